@@ -1,0 +1,1 @@
+"""pandera models: the single source of column names, dtypes and ranges."""

@@ -1,0 +1,100 @@
+"""The contract between the flow and every reader.
+
+A reader turns one export file into canonical frames (``schemas.core``) without the
+lineage columns. It never touches the database or Prefect. It signals:
+
+* a file it cannot read at all -> raise :class:`RejectedFile` with a reason a person
+  understands ("CRC mismatch in FIT footer", "no 'Magnesium (mg)' column");
+* a file it could read only partly (a damaged tail) -> return the trustworthy rows with
+  ``ReadResult.error`` set; the file is then marked ``partial``;
+* a file of a known format that holds nothing restless uses (a FIT workout plan) ->
+  raise :class:`NothingToLoad`; the file is marked ``skipped`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+SNIFF_BYTES = 64 * 1024
+
+
+class RejectedFile(Exception):
+    """The file is of a format we know but cannot be trusted at all."""
+
+
+class NothingToLoad(Exception):
+    """The file is readable but holds nothing restless uses."""
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What a reader may know about the file's owner.
+
+    ``timezone`` is the participant's IANA zone (config, else export hint, else UTC);
+    readers of local-time formats use it to derive UTC instants.
+    """
+
+    participant_id: str
+    timezone: str
+    file_id: str = ""
+    fit_backend: str = "sdk"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What one loaded table of a file replaces in the warehouse (DESIGN section 3).
+
+    * ``file``: rows previously loaded from a file with the same ``identity`` (a FIT
+      file covers itself: the same recording re-downloaded replaces its earlier copy);
+    * ``dates``: every row of this participant and source whose ``column`` (a local
+      date) is among the dates in the new frame (a Cronometer re-export with more days);
+    * ``span``: every row of this participant and source whose ``column`` (an instant)
+      lies between the frame's minimum and maximum of that column.
+    """
+
+    kind: Literal["file", "dates", "span"]
+    column: str | None = None
+
+
+@dataclass
+class ReadResult:
+    """Canonical frames from one file, keyed by core table name."""
+
+    tables: dict[str, pl.DataFrame]
+    error: str | None = None
+    identity: str | None = None
+    timezone_hint: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    rejected_rows: list[RejectedRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source row the reader could not turn into a canonical row (goes to ops.quarantine).
+
+    ``row_number`` is the 1-based data row of the source file (header excluded) or the
+    index of the record in a JSON list; ``check`` names the rule, ``value`` the raw text.
+    """
+
+    table: str
+    row_number: int
+    column: str
+    check: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format: how to recognise it by content and how to read it."""
+
+    name: str
+    source: str
+    sniff: Callable[[bytes, str], bool]
+    read: Callable[[Path, ReadContext], ReadResult]
+    coverage: Mapping[str, Coverage]
+    uses_local_time: bool = False
