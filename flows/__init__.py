@@ -1,0 +1,1 @@
+"""Prefect flows and the restless command line (orchestration only)."""

@@ -1,0 +1,120 @@
+"""Settings: command-line flags, then environment, then ``restless.toml``, then defaults.
+
+``restless.toml`` (all keys optional)::
+
+    [restless]
+    inbox = "inbox"
+    warehouse = "warehouse/restless.duckdb"
+    fit_backend = "sdk"          # or "fitparse"
+    lock_wait_s = 30
+
+    [participants.p01]           # the inbox folder name, a pseudonym
+    timezone = "Europe/Berlin"   # IANA name; else the export's hint, else UTC (warned)
+    sex = "female"               # for the magnesium allowance
+    birth_year = 1979
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_INBOX = Path("inbox")
+DEFAULT_WAREHOUSE = Path("warehouse/restless.duckdb")
+DEFAULT_CONFIG = Path("restless.toml")
+FIT_BACKENDS = ("sdk", "fitparse")
+
+
+class ConfigError(ValueError):
+    """The settings cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class ParticipantSettings:
+    """What a participant told us about themselves (optional, never identifying)."""
+
+    timezone: str | None = None
+    sex: str | None = None
+    birth_year: int | None = None
+    is_pregnant: bool | None = None
+    is_lactating: bool | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox: Path
+    warehouse: Path
+    fit_backend: str = "sdk"
+    lock_wait_s: float = 30.0
+    archive_max_bytes: int = 4 * 1024**3
+    participants: dict[str, ParticipantSettings] = field(default_factory=dict)
+
+
+def _participant(pid: str, raw: dict) -> ParticipantSettings:
+    unknown = set(raw) - {"timezone", "sex", "birth_year", "is_pregnant", "is_lactating"}
+    if unknown:
+        raise ConfigError(f"participants.{pid}: unknown keys {sorted(unknown)}")
+    tz = raw.get("timezone")
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"participants.{pid}.timezone: {tz!r} is not an IANA zone") from exc
+    sex = raw.get("sex")
+    if sex is not None and sex not in ("female", "male"):
+        raise ConfigError(f"participants.{pid}.sex: use 'female' or 'male' (got {sex!r})")
+    birth_year = raw.get("birth_year")
+    if birth_year is not None and not (
+        isinstance(birth_year, int) and 1900 <= birth_year <= dt.date.today().year
+    ):
+        raise ConfigError(f"participants.{pid}.birth_year: {birth_year!r} is not a plausible year")
+    for flag in ("is_pregnant", "is_lactating"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise ConfigError(f"participants.{pid}.{flag}: use true or false")
+    return ParticipantSettings(
+        timezone=tz,
+        sex=sex,
+        birth_year=birth_year,
+        is_pregnant=raw.get("is_pregnant"),
+        is_lactating=raw.get("is_lactating"),
+    )
+
+
+def load_settings(
+    config_path: Path | None = None,
+    inbox: Path | None = None,
+    warehouse: Path | None = None,
+    fit_backend: str | None = None,
+) -> Settings:
+    """Resolve settings; an explicitly named config file must exist."""
+    raw: dict = {}
+    path = config_path or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    main = raw.get("restless", {})
+    backend = fit_backend or main.get("fit_backend", "sdk")
+    if backend not in FIT_BACKENDS:
+        raise ConfigError(f"fit_backend must be one of {FIT_BACKENDS} (got {backend!r})")
+    env_inbox = os.environ.get("RESTLESS_INBOX")
+    env_warehouse = os.environ.get("RESTLESS_WAREHOUSE")
+    participants = {
+        str(pid): _participant(str(pid), values)
+        for pid, values in raw.get("participants", {}).items()
+    }
+    return Settings(
+        inbox=inbox or Path(env_inbox or main.get("inbox", DEFAULT_INBOX)),
+        warehouse=warehouse or Path(env_warehouse or main.get("warehouse", DEFAULT_WAREHOUSE)),
+        fit_backend=backend,
+        lock_wait_s=float(main.get("lock_wait_s", 30.0)),
+        archive_max_bytes=int(main.get("archive_max_bytes", 4 * 1024**3)),
+        participants=participants,
+    )

@@ -1,0 +1,164 @@
+"""The steps of a nightly run as plain functions, so tests can call them without Prefect.
+
+Each file travels as a :class:`~restless.warehouse.load.FileLoad`: parsing writes the
+reader's frames to Parquet in a per-run work folder, validation writes the rows that
+pass and the quarantine beside them, and the single writer loads the Parquet files.
+Tasks therefore pass small records between them, never large frames.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import polars as pl
+
+from restless.ingest.base import Format, NothingToLoad, ReadContext, RejectedFile
+from restless.ingest.inbox import InboxFile
+from restless.ingest.registry import all_formats
+from restless.schemas.core import LINEAGE_COLUMNS, reader_columns
+from restless.schemas.validate import QUARANTINE_SCHEMA, TableRejected, validate_table
+from restless.warehouse import store
+from restless.warehouse.connection import connect_writer
+from restless.warehouse.load import FileLoad, TableLoad
+
+FORMATS_BY_NAME = {fmt.name: fmt for fmt in all_formats()}
+
+
+def base_record(file: InboxFile, status: str, error: str | None = None) -> FileLoad:
+    return FileLoad(
+        file_id=file.file_id,
+        participant_id=file.participant_id,
+        path=file.display_path,
+        sha256=file.sha256,
+        size_bytes=file.size_bytes,
+        status=status,
+        error=error,
+    )
+
+
+def _derive(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill derived columns that need science the readers may not import."""
+    if table == "supplement_doses":
+        from restless.models.supplements import fill_elemental
+
+        return fill_elemental(frame)
+    return frame
+
+
+def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) -> FileLoad:
+    """Run the format's reader; write its frames as Parquet; never raise for bad input."""
+    record = base_record(file, "loaded")
+    record.format, record.source = fmt.name, fmt.source
+    try:
+        result = fmt.read(file.path, ctx)
+    except NothingToLoad as exc:
+        record.status, record.error = "skipped", str(exc)
+        return record
+    except RejectedFile as exc:
+        record.status, record.error = "rejected", str(exc)
+        return record
+    except Exception as exc:  # a reader bug must cost one file, never the run
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        record.status = "rejected"
+        record.error = (
+            f"reader {fmt.name} failed: {type(exc).__name__}: {exc} "
+            f"(at {Path(last.filename).name}:{last.lineno})"
+        )
+        return record
+    record.identity = result.identity
+    record.timezone_hint = result.timezone_hint
+    record.warnings = list(result.warnings)
+    if result.error:
+        record.status, record.error = "partial", result.error
+    folder = workdir / file.file_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, frame in result.tables.items():
+        if frame.height == 0:
+            continue
+        missing = [c for c in reader_columns(table) if c not in frame.columns]
+        if missing:
+            record.status = "rejected"
+            record.error = f"reader {fmt.name} produced {table} without columns {missing}"
+            return record
+        raw = frame.select(reader_columns(table)).with_columns(
+            pl.lit(file.participant_id).alias("participant_id"),
+            pl.lit(fmt.source).alias("source"),
+            pl.lit(file.file_id).alias("file_id"),
+        )
+        path = folder / f"raw_{table}.parquet"
+        raw.write_parquet(path)
+        coverage = fmt.coverage[table]
+        record.tables.append(TableLoad(table, path, raw.height, coverage.kind, coverage.column))
+    rejected = pl.DataFrame(
+        {
+            "table_name": [r.table for r in result.rejected_rows],
+            "row_number": [r.row_number for r in result.rejected_rows],
+            "column_name": [r.column for r in result.rejected_rows],
+            "check_name": [r.check for r in result.rejected_rows],
+            "value": [r.value for r in result.rejected_rows],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    if rejected.height:
+        record.quarantine_parquet = folder / "reader_quarantine.parquet"
+        rejected.write_parquet(record.quarantine_parquet)
+        record.rows_quarantined = rejected.height
+    return record
+
+
+def validate_file(record: FileLoad, workdir: Path) -> FileLoad:
+    """Validate each parsed table with its pandera model; failing rows go to quarantine."""
+    if record.status not in ("loaded", "partial"):
+        return record
+    quarantines = []
+    if record.quarantine_parquet is not None:
+        quarantines.append(pl.read_parquet(record.quarantine_parquet))
+    validated = []
+    for part in record.tables:
+        frame = _derive(part.table, pl.read_parquet(part.parquet))
+        try:
+            valid, quarantine = validate_table(part.table, frame)
+        except TableRejected as exc:
+            record.status, record.error, record.tables = "rejected", str(exc), []
+            return record
+        path = part.parquet.with_name(part.parquet.name.replace("raw_", "valid_"))
+        valid.select([*LINEAGE_COLUMNS, *reader_columns(part.table)]).write_parquet(path)
+        validated.append(
+            TableLoad(part.table, path, valid.height, part.coverage_kind, part.coverage_column)
+        )
+        quarantines.append(quarantine)
+    record.tables = [t for t in validated if t.rows > 0]
+    all_quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame()
+    record.rows_quarantined = all_quarantine.height
+    if all_quarantine.height:
+        record.quarantine_parquet = workdir / record.file_id / "quarantine.parquet"
+        all_quarantine.write_parquet(record.quarantine_parquet)
+    if not record.tables:
+        record.status = "rejected"
+        record.error = (
+            f"all {record.rows_quarantined} rows failed validation (see ops.quarantine)"
+            if record.rows_quarantined
+            else "the reader found no rows"
+        )
+    return record
+
+
+def recompute_features(db_path: Path, participant_ids: list[str] | None = None) -> int:
+    """Recompute all features of these participants (None = everyone) from ``core``.
+
+    The caller holds the writer lock. Returns the number of nightly rows written.
+    """
+    from restless.models.features import compute_features
+
+    con = connect_writer(db_path)
+    try:
+        ids = participant_ids
+        if ids is None:
+            ids = sorted(store.stored_participants(con))
+        if not ids:
+            return 0
+        frames = compute_features(store.read_core(con, ids), store.participants_frame(con, ids))
+        return store.replace_features(con, ids, frames).get("nightly", 0)
+    finally:
+        con.close()

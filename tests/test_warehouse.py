@@ -1,0 +1,205 @@
+"""The warehouse: migrations, privacy, atomic loads, coverage replacement, the lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import stat
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from restless.schemas.core import CORE_MODELS, LINEAGE_COLUMNS, polars_schema
+from restless.warehouse.connection import (
+    WarehouseBusy,
+    connect_reader,
+    connect_writer,
+    migrate,
+    writer_lock,
+)
+from restless.warehouse.load import FileLoad, TableLoad, load_file
+
+UTC = dt.UTC
+
+
+def test_new_warehouse_is_private_and_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "wh" / "restless.duckdb"
+    con = connect_writer(db)
+    schemas = {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+    assert {"core", "features", "mart", "ops", "meta"} <= schemas
+    versions = con.execute("SELECT version FROM meta.schema_migrations ORDER BY 1").fetchall()
+    assert [v[0] for v in versions] == sorted({v[0] for v in versions}) and versions
+    assert migrate(con) == []  # idempotent: nothing applied twice
+    con.close()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("table", sorted(CORE_MODELS))
+def test_core_ddl_matches_the_pandera_contract(tmp_path: Path, table: str) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    cols = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = ?"
+        " ORDER BY column_index",
+        [table],
+    ).fetchall()
+    assert [c[0] for c in cols] == list(CORE_MODELS[table].to_schema().columns)
+
+
+def _stage_frame(rows: list[tuple[str, str, str]], file_id: str, source: str = "fitbit"):
+    """rows: (start iso, end iso, stage) in UTC."""
+    return pl.DataFrame(
+        {
+            "participant_id": ["p1"] * len(rows),
+            "source": [source] * len(rows),
+            "file_id": [file_id] * len(rows),
+            "period_key": ["k"] * len(rows),
+            "start_at": [dt.datetime.fromisoformat(r[0]).replace(tzinfo=UTC) for r in rows],
+            "end_at": [dt.datetime.fromisoformat(r[1]).replace(tzinfo=UTC) for r in rows],
+            "stage": [r[2] for r in rows],
+        },
+        schema=polars_schema("sleep_stages"),
+    )
+
+
+def _load(con, tmp_path: Path, file_id: str, frame: pl.DataFrame, kind: str, column, **kw):
+    parquet = tmp_path / f"{file_id}.parquet"
+    frame.write_parquet(parquet)
+    table = kw.pop("table", "sleep_stages")
+    record = FileLoad(
+        file_id=file_id,
+        participant_id="p1",
+        path=f"p1/{file_id}",
+        sha256="0" * 64,
+        size_bytes=1,
+        status="loaded",
+        format="test",
+        source=frame["source"][0],
+        tables=[TableLoad(table, parquet, frame.height, kind, column)],
+        **kw,
+    )
+    return load_file(con, record, "run1")
+
+
+def test_span_coverage_replaces_exactly_the_overlap(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    first = _stage_frame(
+        [
+            ("2026-01-01T22:00", "2026-01-01T23:00", "light"),
+            ("2026-01-02T22:00", "2026-01-02T23:00", "deep"),
+        ],
+        "f1",
+    )
+    _load(con, tmp_path, "f1", first, "span", "start_at")
+    # a re-export covering only the second night, with a corrected stage
+    second = _stage_frame([("2026-01-02T22:00", "2026-01-02T23:00", "rem")], "f2")
+    _load(con, tmp_path, "f2", second, "span", "start_at")
+    rows = con.execute(
+        "SELECT start_at::VARCHAR, stage, file_id FROM core.sleep_stages ORDER BY start_at"
+    ).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [("light", "f1"), ("rem", "f2")]
+
+
+def test_dates_coverage_only_touches_same_participant_and_source(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    schema = polars_schema("daily_nutrition")
+
+    def day(source: str, mg: float, file_id: str) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "participant_id": ["p1"],
+                "source": [source],
+                "file_id": [file_id],
+                "local_date": [dt.date(2026, 1, 1)],
+                "magnesium_mg": [mg],
+            }
+        ).with_columns(
+            [pl.lit(None).cast(t).alias(c) for c, t in schema.items() if c not in (
+                "participant_id", "source", "file_id", "local_date", "magnesium_mg")]
+        ).select(list(schema)).cast(schema)
+
+    _load(con, tmp_path, "a", day("cronometer", 100.0, "a"), "dates", "local_date",
+          table="daily_nutrition")
+    _load(con, tmp_path, "b", day("other_app", 50.0, "b"), "dates", "local_date",
+          table="daily_nutrition")
+    _load(con, tmp_path, "c", day("cronometer", 120.0, "c"), "dates", "local_date",
+          table="daily_nutrition")
+    rows = con.execute(
+        "SELECT source, magnesium_mg FROM core.daily_nutrition ORDER BY source"
+    ).fetchall()
+    assert rows == [("cronometer", 120.0), ("other_app", 50.0)]
+
+
+def test_file_coverage_replaces_an_earlier_copy_of_the_same_recording(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    stages = [("2026-01-01T22:00", "2026-01-01T23:00", "light")]
+    _load(con, tmp_path, "old", _stage_frame(stages, "old", "garmin_fit"), "file", None,
+          identity="rec-1")
+    _load(con, tmp_path, "new", _stage_frame(stages, "new", "garmin_fit"), "file", None,
+          identity="rec-1")
+    _load(con, tmp_path, "other", _stage_frame(stages, "other", "garmin_fit"), "file", None,
+          identity="rec-2")
+    ids = [r[0] for r in con.execute("SELECT file_id FROM core.sleep_stages ORDER BY 1").fetchall()]
+    assert ids == ["new", "other"]
+
+
+def test_failed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    good = _stage_frame([("2026-01-01T22:00", "2026-01-01T23:00", "light")], "f1")
+    _load(con, tmp_path, "f1", good, "span", "start_at")
+    before = con.execute("SELECT count(*) FROM core.sleep_stages").fetchone()
+    # a frame whose parquet lacks a required column: the INSERT fails half-way
+    broken = good.drop("stage").with_columns(pl.lit("f2").alias("file_id"))
+    parquet = tmp_path / "broken.parquet"
+    broken.write_parquet(parquet)
+    record = FileLoad(
+        file_id="f2", participant_id="p1", path="p1/f2", sha256="1" * 64, size_bytes=1,
+        status="loaded", format="test", source="fitbit",
+        tables=[TableLoad("sleep_stages", parquet, 1, "span", "start_at")],
+    )
+    result = load_file(con, record, "run1")
+    assert result.status == "rejected" and "nothing written" in result.error
+    assert con.execute("SELECT count(*) FROM core.sleep_stages").fetchone() == before
+    status = con.execute("SELECT status, error FROM ops.files WHERE file_id = 'f2'").fetchone()
+    assert status[0] == "rejected" and status[1]
+
+
+def test_lineage_columns_lead_every_core_table() -> None:
+    for model in CORE_MODELS.values():
+        assert tuple(model.to_schema().columns)[:3] == LINEAGE_COLUMNS
+
+
+def _hold_lock(db: str, ready, release) -> None:
+    with writer_lock(Path(db), wait_s=0):
+        ready.set()
+        release.wait(10)
+
+
+def test_second_writer_waits_then_gives_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusy, match="another restless run"), writer_lock(db, 0.5):
+            pass
+        assert time.monotonic() - started >= 0.5
+    finally:
+        release.set()
+        holder.join(10)
+    with writer_lock(db, wait_s=1):  # free again once the holder is gone
+        pass
+
+
+def test_reader_is_read_only(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    con = connect_reader(db)
+    with pytest.raises(duckdb.Error):
+        con.execute("CREATE TABLE core.hack (x INT)")
+    con.close()

@@ -1,0 +1,1 @@
+"""DuckDB: migrations, connections, the lock, transactional loads, quarantine."""
