@@ -41,6 +41,9 @@ def _source_rows(frame: pl.DataFrame, index: pl.Series) -> pl.Series:
 def validate_table(table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (valid rows coerced to the model, quarantine rows)."""
     model = CORE_MODELS[table]
+    missing = [c for c in model.to_schema().columns if c not in frame.columns]
+    if missing:
+        raise TableRejected(f"table {table} does not match its schema: missing columns {missing}")
     try:
         return model.validate(frame, lazy=True), empty_quarantine()
     except pandera.errors.SchemaErrors as exc:
