@@ -121,16 +121,9 @@ def demo(
     ] = DEFAULT_WAREHOUSE,
 ) -> None:
     """Generate the bundled demo inbox, run the nightly flow on it, print its nights."""
-    from restless.demo.generate import generate_demo_inbox
+    from restless.flows.demo import prepare_demo
 
-    demo_root = warehouse.parent / "demo_inbox"
-    info = generate_demo_inbox(demo_root / "inbox")
-    config = demo_root / "restless.toml"
-    config.write_text(
-        f'[participants.{info.participant_id}]\ntimezone = "{info.timezone}"\n'
-        f'sex = "{info.sex}"\nbirth_year = {info.birth_year}\n',
-        encoding="utf-8",
-    )
+    info, config = prepare_demo(warehouse.parent / "demo_inbox")
     typer.echo(f"demo inbox: {info.inbox} ({info.first_night} .. {info.last_night})")
     counts = _run_flow(info.inbox, warehouse, config, None)
     _print_counts(counts)

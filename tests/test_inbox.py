@@ -93,7 +93,7 @@ def test_symlink_member_is_refused(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     with zipfile.ZipFile(path, "w") as zf:
         info = zipfile.ZipInfo("link")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, "/etc/passwd")
     (archive,) = scan_inbox(inbox).files
     with pytest.raises(UnsafeArchive, match="symbolic link"):

@@ -40,8 +40,11 @@ def test_impossible_values_are_quarantined_and_the_rest_kept() -> None:
     got = sorted(
         (r["row_number"], r["column_name"], r["value"]) for r in quarantine.iter_rows(named=True)
     )
-    assert got == [(2, "magnesium_mg", "-5.0"), (3, "nutrient_origin", "guessed"),
-                   (4, "energy_kcal", "50000.0")]
+    assert got == [
+        (2, "magnesium_mg", "-5.0"),
+        (3, "nutrient_origin", "guessed"),
+        (4, "energy_kcal", "50000.0"),
+    ]
     assert all(quarantine.get_column("check_name").str.len_chars() > 0)
 
 

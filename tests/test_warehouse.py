@@ -68,13 +68,14 @@ def _load(con, tmp_path: Path, file_id: str, frame: pl.DataFrame, kind: str, col
     parquet = tmp_path / f"{file_id}.parquet"
     frame.write_parquet(parquet)
     table = kw.pop("table", "sleep_stages")
+    status = kw.pop("status", "loaded")
     record = FileLoad(
         file_id=file_id,
         participant_id="p1",
         path=f"p1/{file_id}",
         sha256="0" * 64,
         size_bytes=1,
-        status="loaded",
+        status=status,
         format="test",
         source=frame["source"][0],
         tables=[TableLoad(table, parquet, frame.height, kind, column)],
@@ -107,25 +108,55 @@ def test_dates_coverage_only_touches_same_participant_and_source(tmp_path: Path)
     schema = polars_schema("daily_nutrition")
 
     def day(source: str, mg: float, file_id: str) -> pl.DataFrame:
-        return pl.DataFrame(
-            {
-                "participant_id": ["p1"],
-                "source": [source],
-                "file_id": [file_id],
-                "local_date": [dt.date(2026, 1, 1)],
-                "magnesium_mg": [mg],
-            }
-        ).with_columns(
-            [pl.lit(None).cast(t).alias(c) for c, t in schema.items() if c not in (
-                "participant_id", "source", "file_id", "local_date", "magnesium_mg")]
-        ).select(list(schema)).cast(schema)
+        return (
+            pl.DataFrame(
+                {
+                    "participant_id": ["p1"],
+                    "source": [source],
+                    "file_id": [file_id],
+                    "local_date": [dt.date(2026, 1, 1)],
+                    "magnesium_mg": [mg],
+                }
+            )
+            .with_columns(
+                [
+                    pl.lit(None).cast(t).alias(c)
+                    for c, t in schema.items()
+                    if c
+                    not in ("participant_id", "source", "file_id", "local_date", "magnesium_mg")
+                ]
+            )
+            .select(list(schema))
+            .cast(schema)
+        )
 
-    _load(con, tmp_path, "a", day("cronometer", 100.0, "a"), "dates", "local_date",
-          table="daily_nutrition")
-    _load(con, tmp_path, "b", day("other_app", 50.0, "b"), "dates", "local_date",
-          table="daily_nutrition")
-    _load(con, tmp_path, "c", day("cronometer", 120.0, "c"), "dates", "local_date",
-          table="daily_nutrition")
+    _load(
+        con,
+        tmp_path,
+        "a",
+        day("cronometer", 100.0, "a"),
+        "dates",
+        "local_date",
+        table="daily_nutrition",
+    )
+    _load(
+        con,
+        tmp_path,
+        "b",
+        day("other_app", 50.0, "b"),
+        "dates",
+        "local_date",
+        table="daily_nutrition",
+    )
+    _load(
+        con,
+        tmp_path,
+        "c",
+        day("cronometer", 120.0, "c"),
+        "dates",
+        "local_date",
+        table="daily_nutrition",
+    )
     rows = con.execute(
         "SELECT source, magnesium_mg FROM core.daily_nutrition ORDER BY source"
     ).fetchall()
@@ -135,12 +166,33 @@ def test_dates_coverage_only_touches_same_participant_and_source(tmp_path: Path)
 def test_file_coverage_replaces_an_earlier_copy_of_the_same_recording(tmp_path: Path) -> None:
     con = connect_writer(tmp_path / "w.duckdb")
     stages = [("2026-01-01T22:00", "2026-01-01T23:00", "light")]
-    _load(con, tmp_path, "old", _stage_frame(stages, "old", "garmin_fit"), "file", None,
-          identity="rec-1")
-    _load(con, tmp_path, "new", _stage_frame(stages, "new", "garmin_fit"), "file", None,
-          identity="rec-1")
-    _load(con, tmp_path, "other", _stage_frame(stages, "other", "garmin_fit"), "file", None,
-          identity="rec-2")
+    _load(
+        con,
+        tmp_path,
+        "old",
+        _stage_frame(stages, "old", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-1",
+    )
+    _load(
+        con,
+        tmp_path,
+        "new",
+        _stage_frame(stages, "new", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-1",
+    )
+    _load(
+        con,
+        tmp_path,
+        "other",
+        _stage_frame(stages, "other", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-2",
+    )
     ids = [r[0] for r in con.execute("SELECT file_id FROM core.sleep_stages ORDER BY 1").fetchall()]
     assert ids == ["new", "other"]
 
@@ -155,8 +207,14 @@ def test_failed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     parquet = tmp_path / "broken.parquet"
     broken.write_parquet(parquet)
     record = FileLoad(
-        file_id="f2", participant_id="p1", path="p1/f2", sha256="1" * 64, size_bytes=1,
-        status="loaded", format="test", source="fitbit",
+        file_id="f2",
+        participant_id="p1",
+        path="p1/f2",
+        sha256="1" * 64,
+        size_bytes=1,
+        status="loaded",
+        format="test",
+        source="fitbit",
         tables=[TableLoad("sleep_stages", parquet, 1, "span", "start_at")],
     )
     result = load_file(con, record, "run1")
@@ -203,3 +261,31 @@ def test_reader_is_read_only(tmp_path: Path) -> None:
     with pytest.raises(duckdb.Error):
         con.execute("CREATE TABLE core.hack (x INT)")
     con.close()
+
+
+def test_a_damaged_copy_never_replaces_a_complete_one(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    stages = [("2026-01-01T22:00", "2026-01-01T23:00", "light")]
+    _load(
+        con,
+        tmp_path,
+        "good",
+        _stage_frame(stages, "good", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-1",
+    )
+    damaged = _load(
+        con,
+        tmp_path,
+        "bad",
+        _stage_frame(stages, "bad", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-1",
+        status="partial",
+        error="truncated at byte 900",
+    )
+    assert damaged.status == "skipped" and "already loaded from p1/good" in damaged.error
+    ids = [r[0] for r in con.execute("SELECT file_id FROM core.sleep_stages").fetchall()]
+    assert ids == ["good"]

@@ -127,8 +127,29 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, load: FileLoad, run_id: s
     )
 
 
+def _complete_copy_of(con: duckdb.DuckDBPyConnection, load: FileLoad) -> str | None:
+    """Path of an already loaded complete copy of the same recording, if any.
+
+    A damaged (partial) copy must never replace a complete one; a complete copy does
+    replace an earlier partial one.
+    """
+    if load.identity is None or load.status != "partial":
+        return None
+    row = con.execute(
+        "SELECT path FROM ops.files WHERE participant_id = ? AND identity = ?"
+        " AND status = 'loaded' AND file_id <> ? LIMIT 1",
+        [load.participant_id, load.identity, load.file_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def load_file(con: duckdb.DuckDBPyConnection, load: FileLoad, run_id: str) -> FileLoad:
     """Load ``load`` atomically; on failure roll back and record the file as rejected."""
+    complete = _complete_copy_of(con, load)
+    if complete is not None:
+        load.error = f"damaged copy of a recording already loaded from {complete}: {load.error}"
+        load.status, load.tables, load.quarantine_parquet = "skipped", [], None
+        load.rows_quarantined = 0
     con.execute("BEGIN TRANSACTION")
     try:
         if load.status in ("loaded", "partial"):

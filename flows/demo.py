@@ -1,0 +1,19 @@
+"""The demo: a generated inbox for one participant plus the restless.toml describing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from restless.demo.generate import DemoInfo, generate_demo_inbox
+
+
+def prepare_demo(root: Path) -> tuple[DemoInfo, Path]:
+    """Write the demo inbox under ``root/inbox`` and its config to ``root/restless.toml``."""
+    info = generate_demo_inbox(root / "inbox")
+    config = root / "restless.toml"
+    config.write_text(
+        f'[participants.{info.participant_id}]\ntimezone = "{info.timezone}"\n'
+        f'sex = "{info.sex}"\nbirth_year = {info.birth_year}\n',
+        encoding="utf-8",
+    )
+    return info, config
