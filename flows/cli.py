@@ -60,10 +60,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _run_flow(inbox: Path, warehouse: Path, config: Path | None, backend: str | None) -> dict:
+    _quiet_prefect()
     from restless.flows.nightly import nightly
     from restless.warehouse.connection import WarehouseBusy
 
-    _quiet_prefect()
     try:
         return nightly(
             inbox=str(inbox),
@@ -159,7 +159,12 @@ def query(
     import duckdb
 
     from restless.flows.report import render
-    from restless.warehouse.connection import WarehouseBusy, WarehouseMissing, connect_reader
+    from restless.warehouse.connection import (
+        WarehouseBusy,
+        WarehouseMissing,
+        connect_reader,
+        fetch_frame,
+    )
 
     path = warehouse or load_settings().warehouse
     try:
@@ -169,7 +174,7 @@ def query(
     except WarehouseBusy as exc:
         raise _fail(str(exc), EXIT_BUSY) from exc
     try:
-        frame = con.execute(sql).pl()
+        frame = fetch_frame(con, sql)
     except duckdb.Error as exc:
         raise _fail(f"query failed: {exc}", 1) from exc
     finally:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from restless.demo.generate import DemoInfo, generate_demo_inbox
 
 
 def prepare_demo(root: Path) -> tuple[DemoInfo, Path]:
-    """Write the demo inbox under ``root/inbox`` and its config to ``root/restless.toml``."""
-    info = generate_demo_inbox(root / "inbox")
+    """Write the demo inbox under ``root/inbox`` and its config to ``root/restless.toml``.
+
+    The inbox is regenerated from its fixed seed each time (byte-identical), so a second
+    ``restless demo`` finds every file already loaded and changes nothing.
+    """
+    inbox = root / "inbox"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    info = generate_demo_inbox(inbox)
     config = root / "restless.toml"
     config.write_text(
         f'[participants.{info.participant_id}]\ntimezone = "{info.timezone}"\n'

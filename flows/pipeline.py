@@ -9,6 +9,7 @@ Tasks therefore pass small records between them, never large frames.
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,12 @@ from restless.ingest.base import Format, NothingToLoad, ReadContext, RejectedFil
 from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import all_formats
 from restless.schemas.core import LINEAGE_COLUMNS, reader_columns
-from restless.schemas.validate import QUARANTINE_SCHEMA, TableRejected, validate_table
+from restless.schemas.validate import (
+    QUARANTINE_SCHEMA,
+    TableRejected,
+    empty_quarantine,
+    validate_table,
+)
 from restless.warehouse import store
 from restless.warehouse.connection import connect_writer
 from restless.warehouse.load import FileLoad, TableLoad
@@ -37,13 +43,26 @@ def base_record(file: InboxFile, status: str, error: str | None = None) -> FileL
     )
 
 
-def _derive(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Fill derived columns that need science the readers may not import."""
-    if table == "supplement_doses":
-        from restless.models.supplements import fill_elemental
+def _derive(table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fill derived columns that need science the readers may not import.
 
-        return fill_elemental(frame)
-    return frame
+    Returns the frame and quarantine rows for what cannot be derived (a compound
+    supplement dose of an unknown form has no elemental magnesium to count).
+    """
+    if table != "supplement_doses":
+        return frame, empty_quarantine()
+    from restless.models.supplements import convertible, fill_elemental, unconvertible
+
+    filled = fill_elemental(frame)
+    bad = unconvertible(filled)
+    quarantine = bad.select(
+        pl.lit(table).alias("table_name"),
+        pl.col("row_number").cast(pl.Int64),
+        pl.col("column").alias("column_name"),
+        pl.col("check").alias("check_name"),
+        pl.col("reason").alias("value"),
+    )
+    return convertible(filled), quarantine.cast(QUARANTINE_SCHEMA)
 
 
 def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) -> FileLoad:
@@ -73,6 +92,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         record.status, record.error = "partial", result.error
     folder = workdir / file.file_id
     folder.mkdir(parents=True, exist_ok=True)
+    raw_paths: dict[str, Path] = {}
     for table, frame in result.tables.items():
         if frame.height == 0:
             continue
@@ -86,10 +106,27 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
             pl.lit(fmt.source).alias("source"),
             pl.lit(file.file_id).alias("file_id"),
         )
-        path = folder / f"raw_{table}.parquet"
-        raw.write_parquet(path)
-        coverage = fmt.coverage[table]
-        record.tables.append(TableLoad(table, path, raw.height, coverage.kind, coverage.column))
+        raw_paths[table] = folder / f"raw_{table}.parquet"
+        raw.write_parquet(raw_paths[table])
+    for table, coverage in fmt.coverage.items():
+        covering = raw_paths.get(coverage.dates_from or table)
+        if covering is None:
+            continue  # the file brings no rows that define a slice of this table
+        rows = (
+            pl.scan_parquet(raw_paths[table]).select(pl.len()).collect().item()
+            if (table in raw_paths)
+            else 0
+        )
+        record.tables.append(
+            TableLoad(
+                table,
+                raw_paths.get(table),
+                rows,
+                coverage.kind,
+                coverage.column,
+                coverage_parquet=covering,
+            )
+        )
     rejected = pl.DataFrame(
         {
             "table_name": [r.table for r in result.rejected_rows],
@@ -116,7 +153,11 @@ def validate_file(record: FileLoad, workdir: Path) -> FileLoad:
         quarantines.append(pl.read_parquet(record.quarantine_parquet))
     validated = []
     for part in record.tables:
-        frame = _derive(part.table, pl.read_parquet(part.parquet))
+        if part.parquet is None:
+            validated.append(part)  # covers a slice, brings no rows
+            continue
+        frame, unconvertible = _derive(part.table, pl.read_parquet(part.parquet))
+        quarantines.append(unconvertible)
         try:
             valid, quarantine = validate_table(part.table, frame)
         except TableRejected as exc:
@@ -124,18 +165,16 @@ def validate_file(record: FileLoad, workdir: Path) -> FileLoad:
             return record
         path = part.parquet.with_name(part.parquet.name.replace("raw_", "valid_"))
         valid.select([*LINEAGE_COLUMNS, *reader_columns(part.table)]).write_parquet(path)
-        validated.append(
-            TableLoad(part.table, path, valid.height, part.coverage_kind, part.coverage_column)
-        )
+        validated.append(replace(part, parquet=path, rows=valid.height))
         quarantines.append(quarantine)
-    record.tables = [t for t in validated if t.rows > 0]
+    record.tables = validated
     all_quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame()
     record.rows_quarantined = all_quarantine.height
     if all_quarantine.height:
         record.quarantine_parquet = workdir / record.file_id / "quarantine.parquet"
         all_quarantine.write_parquet(record.quarantine_parquet)
-    if not record.tables:
-        record.status = "rejected"
+    if not any(t.rows for t in record.tables):
+        record.status, record.tables = "rejected", []
         record.error = (
             f"all {record.rows_quarantined} rows failed validation (see ops.quarantine)"
             if record.rows_quarantined

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from restless.flows.pipeline import recompute_features as _recompute
-from restless.warehouse.connection import connect_reader, writer_lock
+from restless.warehouse.connection import connect_reader, fetch_frame, writer_lock
 
 
 def render(frame: pl.DataFrame, fmt: str) -> str:
@@ -35,24 +35,28 @@ def status_report(db_path: Path) -> str:
     """Files by status, quarantined rows by check, the last runs: read-only."""
     con = connect_reader(db_path)
     try:
-        files = con.execute(
+        files = fetch_frame(
+            con,
             "SELECT status, count(*) AS files, sum(rows_loaded) AS rows_loaded,"
             " sum(rows_quarantined) AS rows_quarantined FROM ops.files"
-            " GROUP BY status ORDER BY status"
-        ).pl()
-        problems = con.execute(
+            " GROUP BY status ORDER BY status",
+        )
+        problems = fetch_frame(
+            con,
             "SELECT participant_id, path, status, error FROM ops.files"
-            " WHERE status IN ('rejected', 'partial') ORDER BY first_seen_at DESC, path LIMIT 20"
-        ).pl()
-        quarantine = con.execute(
+            " WHERE status IN ('rejected', 'partial') ORDER BY first_seen_at DESC, path LIMIT 20",
+        )
+        quarantine = fetch_frame(
+            con,
             "SELECT table_name, column_name, check_name, count(*) AS rows FROM ops.quarantine"
-            " GROUP BY ALL ORDER BY rows DESC LIMIT 20"
-        ).pl()
-        runs = con.execute(
+            " GROUP BY ALL ORDER BY rows DESC LIMIT 20",
+        )
+        runs = fetch_frame(
+            con,
             "SELECT run_id, started_at, status, files_loaded, files_partial, files_rejected,"
             " files_skipped, files_unchanged, rows_loaded, rows_quarantined, nights_written"
-            " FROM ops.runs ORDER BY started_at DESC LIMIT 5"
-        ).pl()
+            " FROM ops.runs ORDER BY started_at DESC LIMIT 5",
+        )
     finally:
         con.close()
     parts = [
@@ -73,26 +77,24 @@ def demo_summary(db_path: Path, last: int = 14) -> str:
     """The demo's last nights and the magnesium comparison a user would look at first."""
     con = connect_reader(db_path)
     try:
-        nights = (
-            con.execute(
-                "SELECT night_date, round(tst_min) AS tst_min, round(sleep_efficiency, 1) AS eff,"
-                " awakenings, round(restless_min, 1) AS restless_min, restlessness_method,"
-                " round(magnesium_total_mg) AS mg_total, round(magnesium_supplement_mg) AS mg_supp,"
-                " round(magnesium_7d_mean_mg) AS mg_7d, is_log_complete"
-                " FROM features.nightly ORDER BY night_date DESC LIMIT ?",
-                [last],
-            )
-            .pl()
-            .sort("night_date")
-        )
-        overview = con.execute(
+        nights = fetch_frame(
+            con,
+            "SELECT night_date, round(tst_min) AS tst_min, round(sleep_efficiency, 1) AS eff,"
+            " awakenings, round(restless_min, 1) AS restless_min, restlessness_method,"
+            " round(magnesium_total_mg) AS mg_total, round(magnesium_supplement_mg) AS mg_supp,"
+            " round(magnesium_7d_mean_mg) AS mg_7d, is_log_complete"
+            " FROM features.nightly ORDER BY night_date DESC LIMIT ?",
+            [last],
+        ).sort("night_date")
+        overview = fetch_frame(
+            con,
             "SELECT count(*) AS nights,"
             " round(avg(restless_min) FILTER (WHERE magnesium_pct_rda >= 100), 1)"
             "   AS restless_min_after_mg_at_or_above_rda,"
             " round(avg(restless_min) FILTER (WHERE magnesium_pct_rda < 100), 1)"
             "   AS restless_min_after_mg_below_rda"
-            " FROM features.nightly"
-        ).pl()
+            " FROM features.nightly",
+        )
     finally:
         con.close()
     return (

@@ -289,3 +289,30 @@ def test_a_damaged_copy_never_replaces_a_complete_one(tmp_path: Path) -> None:
     assert damaged.status == "skipped" and "already loaded from p1/good" in damaged.error
     ids = [r[0] for r in con.execute("SELECT file_id FROM core.sleep_stages").fetchall()]
     assert ids == ["good"]
+
+
+@pytest.mark.parametrize("table", ["daily_intake", "nightly"])
+def test_feature_ddl_matches_the_pandera_contract(tmp_path: Path, table: str) -> None:
+    from restless.schemas.features import FEATURE_MODELS
+
+    con = connect_writer(tmp_path / "w.duckdb")
+    cols = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns()"
+            " WHERE schema_name = 'features' AND table_name = ?",
+            [table],
+        ).fetchall()
+    )
+    model_cols = FEATURE_MODELS[table].to_schema().columns
+    assert set(cols) == set(model_cols)
+    duck_of = {
+        "Int64": "BIGINT",
+        "Float64": "DOUBLE",
+        "String": "VARCHAR",
+        "Boolean": "BOOLEAN",
+        "Date": "DATE",
+    }
+    for name, col in model_cols.items():
+        kind = str(col.dtype.type)
+        expected = "TIMESTAMP WITH TIME ZONE" if kind.startswith("Datetime") else duck_of[kind]
+        assert cols[name] == expected, name

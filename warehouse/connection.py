@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 PRIVATE_MODE = 0o600
 
@@ -142,3 +143,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for _name, sql in view_files():
         con.execute(sql)
     return applied
+
+
+def fetch_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> pl.DataFrame:
+    """Run a query and return the whole result as a polars frame (fetched fully)."""
+    relation = con.sql(sql, params=params)
+    return relation.pl() if relation is not None else pl.DataFrame()

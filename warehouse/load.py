@@ -19,13 +19,19 @@ QUARANTINE_COLUMNS = ("table_name", "row_number", "column_name", "check_name", "
 
 @dataclass(frozen=True)
 class TableLoad:
-    """Validated rows of one core table from one file, and what they replace."""
+    """Validated rows of one core table from one file, and what they replace.
+
+    ``coverage_parquet`` holds the rows that define the covered slice (all rows the
+    reader produced, before validation); ``parquet`` the rows to insert (may be None
+    when the file covers a slice of this table but brings no rows for it).
+    """
 
     table: str
-    parquet: Path
+    parquet: Path | None
     rows: int
     coverage_kind: str  # 'file' | 'dates' | 'span'
     coverage_column: str | None
+    coverage_parquet: Path | None = None
 
 
 @dataclass
@@ -59,7 +65,10 @@ def _table_columns(table: str) -> list[str]:
 
 def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableLoad) -> None:
     target = f"core.{part.table}"
-    source = f"read_parquet('{part.parquet.as_posix()}')"
+    covering = part.coverage_parquet or part.parquet
+    if covering is None:
+        return
+    source = f"read_parquet('{covering.as_posix()}')"
     if part.coverage_kind == "file":
         if load.identity is None:
             return
@@ -155,6 +164,8 @@ def load_file(con: duckdb.DuckDBPyConnection, load: FileLoad, run_id: str) -> Fi
         if load.status in ("loaded", "partial"):
             for part in load.tables:
                 _delete_covered(con, load, part)
+                if part.parquet is None or part.rows == 0:
+                    continue
                 cols = ", ".join(_table_columns(part.table))
                 con.execute(
                     f"INSERT INTO core.{part.table} ({cols}) SELECT {cols}"

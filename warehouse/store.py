@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from restless.schemas.core import CORE_MODELS, polars_schema
+from restless.warehouse.connection import fetch_frame
 
 PARTICIPANT_COLUMNS = (
     "participant_id",
@@ -58,20 +59,21 @@ def upsert_participants(con: duckdb.DuckDBPyConnection, rows: Iterable[Participa
 
 def participants_frame(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pl.DataFrame:
     cols = ", ".join(PARTICIPANT_COLUMNS)
-    return con.execute(
+    return fetch_frame(
+        con,
         f"SELECT {cols} FROM ops.participants WHERE participant_id IN (SELECT unnest(?))"
         " ORDER BY participant_id",
         [ids],
-    ).pl()
+    )
 
 
 def read_core(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, pl.DataFrame]:
     """Every canonical table's rows for these participants, in the models' dtypes."""
     frames = {}
     for table in CORE_MODELS:
-        frame = con.execute(
-            f"SELECT * FROM core.{table} WHERE participant_id IN (SELECT unnest(?))", [ids]
-        ).pl()
+        frame = fetch_frame(
+            con, f"SELECT * FROM core.{table} WHERE participant_id IN (SELECT unnest(?))", [ids]
+        )
         frames[table] = (
             frame.cast(polars_schema(table))
             if frame.height

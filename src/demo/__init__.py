@@ -1,0 +1,1 @@
+"""Demo data: a generated inbox (``generate``) and the FIT writer it uses (``fit_writer``)."""

@@ -52,13 +52,20 @@ class Coverage:
     * ``file``: rows previously loaded from a file with the same ``identity`` (a FIT
       file covers itself: the same recording re-downloaded replaces its earlier copy);
     * ``dates``: every row of this participant and source whose ``column`` (a local
-      date) is among the dates in the new frame (a Cronometer re-export with more days);
+      date) is among the dates the file holds (a Cronometer re-export with more days);
+      ``dates_from`` names another table of the same file whose dates define the coverage
+      (a servings export covers its days for supplement doses too, even days where the
+      re-export no longer lists a dose);
     * ``span``: every row of this participant and source whose ``column`` (an instant)
-      lies between the frame's minimum and maximum of that column.
+      lies between the file's minimum and maximum of that column.
+
+    Coverage is computed from every row the reader produced, before validation, so a
+    row that is quarantined still replaces the older row for the same slice.
     """
 
     kind: Literal["file", "dates", "span"]
     column: str | None = None
+    dates_from: str | None = None
 
 
 @dataclass

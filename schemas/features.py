@@ -1,0 +1,160 @@
+"""Feature tables (schema ``features``): what restless.models.features produces.
+
+Instants are UTC (``*_at``), local calendar days ``*_date``, numbers carry their unit in the
+name. A null means the data cannot say (no log, no time, no stages), never zero. Ranges are
+sanity bounds that catch bugs, not clinical limits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import pandera.polars as pa
+import polars as pl
+
+UtcInstant = Annotated[pl.Datetime, "us", "UTC"]
+
+RESTLESSNESS_METHODS = ("vendor_restless", "epoch_movement")
+INTAKE_BASES = ("servings", "daily_summary")
+DAY_MIN = 24 * 60
+
+
+def _null_ok(expr: pl.Expr) -> pl.Expr:
+    """A cross-column rule passes when any operand is null (nothing to compare)."""
+    return expr.fill_null(True)
+
+
+class _Intake(pa.DataFrameModel):
+    """Intake columns shared by both feature tables (per local day)."""
+
+    intake_basis: str = pa.Field(isin=INTAKE_BASES, nullable=True)
+    magnesium_food_mg: float = pa.Field(ge=0, le=20_000, nullable=True)
+    magnesium_unknown_items: int = pa.Field(ge=0, nullable=True)
+    magnesium_supplement_mg: float = pa.Field(ge=0, le=20_000, nullable=True)
+    magnesium_total_mg: float = pa.Field(ge=0, le=40_000, nullable=True)
+    magnesium_rda_mg: float = pa.Field(ge=80, le=420, nullable=True)
+    magnesium_pct_rda: float = pa.Field(ge=0, nullable=True)
+    is_supplement_over_ul: bool = pa.Field(nullable=True)
+    magnesium_3d_mean_mg: float = pa.Field(ge=0, le=40_000, nullable=True)
+    magnesium_7d_mean_mg: float = pa.Field(ge=0, le=40_000, nullable=True)
+    energy_kcal: float = pa.Field(ge=0, le=100_000, nullable=True)
+    iron_mg: float = pa.Field(ge=0, le=10_000, nullable=True)
+    calcium_mg: float = pa.Field(ge=0, le=100_000, nullable=True)
+    potassium_mg: float = pa.Field(ge=0, le=200_000, nullable=True)
+    caffeine_mg: float = pa.Field(ge=0, le=20_000, nullable=True)
+    caffeine_after_14_mg: float = pa.Field(ge=0, le=20_000, nullable=True)
+    alcohol_g: float = pa.Field(ge=0, le=5_000, nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check
+    def total_covers_parts(cls, data) -> pl.LazyFrame:
+        """Total magnesium is food plus supplements (1e-6 mg float slack)."""
+        total = pl.col("magnesium_total_mg")
+        parts = pl.col("magnesium_food_mg").fill_null(0) + pl.col(
+            "magnesium_supplement_mg"
+        ).fill_null(0)
+        return data.lazyframe.select(_null_ok((total - parts).abs() < 1e-6))
+
+    @pa.dataframe_check
+    def late_caffeine_within_total(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            _null_ok(pl.col("caffeine_after_14_mg") <= pl.col("caffeine_mg") + 1e-6)
+        )
+
+
+class DailyIntake(_Intake):
+    """Grain: one participant and local calendar day with any intake data (food items, an app
+    daily summary or supplement doses). Key: (participant_id, local_date).
+
+    ``intake_basis`` says where food numbers come from ('servings' = logged items,
+    'daily_summary' = the app's totals, null = supplements only). Rolling means end on the
+    row's day and count complete-log days only.
+    """
+
+    participant_id: str
+    local_date: pl.Date
+    timezone: str
+    intake_item_count: int = pa.Field(ge=0)
+    supplement_dose_count: int = pa.Field(ge=0)
+    magnesium_supplement_ul_mg: float = pa.Field(isin=[65.0, 110.0, 350.0], nullable=True)
+    magnesium_untimed_share: float = pa.Field(ge=0, le=1, nullable=True)
+    is_log_complete: bool
+
+    class Config:
+        strict = True
+        coerce = True
+        unique: ClassVar[list[str]] = ["participant_id", "local_date"]
+
+
+class Nightly(_Intake):
+    """Grain: one participant and night with a main sleep period. Key: (participant_id,
+    night_date).
+
+    Night D = the main period whose onset lies between 12:00 local on D and 12:00 on D+1;
+    intake columns are those of local day D. ``restlessness_method`` names how
+    ``restless_min`` was measured (null: no method applies). Leg-movement columns (lm_*,
+    plms_*, periodicity_index) are actigraphic screening estimates, null until raw-
+    acceleration scoring exists.
+    """
+
+    participant_id: str
+    night_date: pl.Date
+    timezone: str
+    sleep_source: str
+    sleep_period_key: str
+    sleep_onset_at: UtcInstant = pa.Field(nullable=True)
+    sleep_offset_at: UtcInstant = pa.Field(nullable=True)
+    time_in_bed_min: float = pa.Field(gt=0, le=DAY_MIN)
+    tst_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+    sol_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+    waso_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+    sleep_efficiency: float = pa.Field(ge=0, le=100, nullable=True)
+    awakenings: int = pa.Field(ge=0, nullable=True)
+    lm_count: int = pa.Field(ge=0, nullable=True)
+    lm_index: float = pa.Field(ge=0, nullable=True)
+    plms_count: int = pa.Field(ge=0, nullable=True)
+    plms_index: float = pa.Field(ge=0, nullable=True)
+    periodicity_index: float = pa.Field(ge=0, le=1, nullable=True)
+    restless_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+    restless_count: int = pa.Field(ge=0, nullable=True)
+    restlessness_method: str = pa.Field(isin=RESTLESSNESS_METHODS, nullable=True)
+    movement_source: str = pa.Field(nullable=True)
+    coverage: float = pa.Field(ge=0, le=1)
+    magnesium_evening_mg: float = pa.Field(ge=0, le=40_000, nullable=True)
+    evening_untimed_share: float = pa.Field(ge=0, le=1, nullable=True)
+    is_log_complete: bool = pa.Field(nullable=True)
+    steps: int = pa.Field(ge=0, nullable=True)
+    active_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique: ClassVar[list[str]] = ["participant_id", "night_date"]
+
+    @pa.dataframe_check
+    def offset_after_onset(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            _null_ok(pl.col("sleep_offset_at") >= pl.col("sleep_onset_at"))
+        )
+
+    @pa.dataframe_check
+    def sleep_within_bed(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            _null_ok(pl.col("tst_min") <= pl.col("time_in_bed_min") + 1e-6)
+        )
+
+    @pa.dataframe_check
+    def method_has_values(cls, data) -> pl.LazyFrame:
+        """Restless minutes exist exactly when a method produced them."""
+        return data.lazyframe.select(
+            pl.col("restless_min").is_null() | pl.col("restlessness_method").is_not_null()
+        )
+
+
+FEATURE_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "daily_intake": DailyIntake,
+    "nightly": Nightly,
+}

@@ -1,0 +1,108 @@
+"""The command line: names, exit codes, read-only queries, the busy warehouse."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from restless.flows.cli import app
+from restless.warehouse.connection import connect_writer, writer_lock
+
+runner = CliRunner()
+
+
+def _hold_lock(db: str, ready, release) -> None:
+    with writer_lock(Path(db), wait_s=0):
+        ready.set()
+        release.wait(20)
+
+
+@pytest.fixture(scope="module")
+def cli_warehouse(prefect_harness, demo_inbox, tmp_path_factory):
+    info, config = demo_inbox
+    db = tmp_path_factory.mktemp("cli") / "restless.duckdb"
+    result = runner.invoke(
+        app,
+        ["run", "--inbox", str(info.inbox), "--warehouse", str(db), "--config", str(config)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "files_loaded=" in result.output
+    return db
+
+
+def test_query_formats(cli_warehouse: Path) -> None:
+    sql = "SELECT night_date, tst_min FROM features.nightly ORDER BY night_date LIMIT 3"
+    as_json = runner.invoke(
+        app, ["query", "--warehouse", str(cli_warehouse), sql, "--format", "json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    rows = json.loads(as_json.stdout)
+    assert len(rows) == 3 and set(rows[0]) == {"night_date", "tst_min"}
+    as_csv = runner.invoke(
+        app, ["query", "--warehouse", str(cli_warehouse), sql, "--format", "csv"]
+    )
+    assert as_csv.stdout.splitlines()[0] == "night_date,tst_min"
+    assert len(as_csv.stdout.splitlines()) == 4
+
+
+def test_query_connection_is_read_only(cli_warehouse: Path) -> None:
+    result = runner.invoke(
+        app, ["query", "--warehouse", str(cli_warehouse), "DELETE FROM features.nightly"]
+    )
+    assert result.exit_code == 1
+    assert "read-only" in result.output.lower() or "read only" in result.output.lower()
+
+
+def test_status_lists_files_and_runs(cli_warehouse: Path) -> None:
+    result = runner.invoke(app, ["status", "--warehouse", str(cli_warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "loaded" in result.output and "last runs" in result.output
+
+
+def test_missing_warehouse_and_bad_config_exit_codes(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["query", "--warehouse", str(tmp_path / "no.duckdb"), "SELECT 1"])
+    assert missing.exit_code == 3
+    bad = tmp_path / "restless.toml"
+    bad.write_text('[participants.p1]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    (tmp_path / "inbox").mkdir()
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--inbox",
+            str(tmp_path / "inbox"),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--config",
+            str(bad),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "Mars/Olympus" in result.output
+
+
+def test_a_second_writer_exits_with_a_clear_message(prefect_harness, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    inbox = tmp_path / "inbox"
+    (inbox / "p1").mkdir(parents=True)
+    config = tmp_path / "restless.toml"
+    config.write_text("[restless]\nlock_wait_s = 0.5\n", encoding="utf-8")
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        result = runner.invoke(
+            app, ["run", "--inbox", str(inbox), "--warehouse", str(db), "--config", str(config)]
+        )
+    finally:
+        release.set()
+        holder.join(20)
+    assert result.exit_code == 75, result.output
+    assert "another restless run is writing" in result.output

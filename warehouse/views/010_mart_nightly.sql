@@ -1,0 +1,45 @@
+-- Dashboard view of the nights: stable names, the estimate labelled as such.
+CREATE OR REPLACE VIEW mart.nightly AS
+SELECT
+    participant_id,
+    night_date,
+    timezone,
+    sleep_onset_at,
+    sleep_offset_at,
+    tst_min,
+    sol_min,
+    waso_min,
+    sleep_efficiency,
+    awakenings,
+    restless_min,
+    restlessness_method,
+    CASE restlessness_method
+        WHEN 'vendor_restless' THEN 'vendor restlessness (wearable summary): a proxy, not leg movements'
+        WHEN 'epoch_movement' THEN 'movement during the sleep window (wrist epochs): a proxy, not leg movements'
+        WHEN 'raw_accel' THEN 'leg movements from ankle acceleration: a screening estimate, not a diagnosis'
+        ELSE 'no restlessness measure for this night'
+    END AS restlessness_label,
+    lm_count,
+    lm_index,
+    plms_count,
+    plms_index,
+    periodicity_index,
+    coverage,
+    magnesium_food_mg,
+    magnesium_supplement_mg,
+    magnesium_total_mg,
+    magnesium_rda_mg,
+    magnesium_pct_rda,
+    magnesium_3d_mean_mg,
+    magnesium_7d_mean_mg,
+    magnesium_evening_mg,
+    iron_mg,
+    calcium_mg,
+    caffeine_mg,
+    caffeine_after_14_mg,
+    alcohol_g,
+    energy_kcal,
+    is_log_complete,
+    steps,
+    active_min
+FROM features.nightly;
