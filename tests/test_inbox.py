@@ -58,9 +58,11 @@ def test_archive_members_are_extracted_with_their_own_ids(tmp_path: Path) -> Non
     (archive,) = scan_inbox(inbox).files
     assert archive.is_archive
     members = expand_archive(archive, tmp_path / "scratch")
+    sleep_dir = hashlib.sha256(b"Sleep").hexdigest()[:8]
+    steps_dir = hashlib.sha256(b"Steps").hexdigest()[:8]
     assert [m.display_path for m in members] == [
-        "p01/export.zip!Sleep/sleep.json",
-        "p01/export.zip!Steps/steps.json",
+        f"p01/export.zip!{sleep_dir}/sleep.json",
+        f"p01/export.zip!{steps_dir}/steps.json",
     ]
     assert members[0].path.read_bytes() == b"[1]"
     assert members[0].file_id == make_file_id("p01", hashlib.sha256(b"[1]").hexdigest())
@@ -98,3 +100,12 @@ def test_symlink_member_is_refused(tmp_path: Path) -> None:
     (archive,) = scan_inbox(inbox).files
     with pytest.raises(UnsafeArchive, match="symbolic link"):
         expand_archive(archive, tmp_path / "scratch")
+
+
+def test_member_labels_never_keep_folder_names(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _zip(inbox / "p01" / "MyFitbitData.zip", {"MyFitbitData/JaneDoe/Sleep/sleep-2026.json": b"[]"})
+    (archive,) = scan_inbox(inbox).files
+    (member,) = expand_archive(archive, tmp_path / "scratch")
+    assert "JaneDoe" not in member.display_path
+    assert member.display_path.endswith("/sleep-2026.json")

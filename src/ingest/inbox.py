@@ -100,6 +100,19 @@ def scan_inbox(inbox: Path) -> InboxScan:
     return scan
 
 
+def member_label(name: PurePosixPath) -> str:
+    """How an archive member is named in the warehouse: folders hashed, file name kept.
+
+    Vendor exports put the account holder's name in folder names (Fitbit's
+    ``MyFitbitData/JaneDoe/Sleep/...``); the label keeps a short hash of the folder so
+    members stay distinguishable without storing the name.
+    """
+    if len(name.parts) == 1:
+        return name.name
+    folder = hashlib.sha256(name.parent.as_posix().encode()).hexdigest()[:8]
+    return f"{folder}/{name.name}"
+
+
 class UnsafeArchive(ValueError):
     """An archive we refuse to open, with the reason."""
 
@@ -159,7 +172,7 @@ def expand_archive(
                 InboxFile(
                     participant_id=archive.participant_id,
                     path=out,
-                    display_path=f"{archive.display_path}!{name.as_posix()}",
+                    display_path=f"{archive.display_path}!{member_label(name)}",
                     sha256=sha,
                     size_bytes=written,
                     file_id=make_file_id(archive.participant_id, sha),
