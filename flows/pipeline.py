@@ -110,7 +110,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         raw.write_parquet(raw_paths[table])
     for table, coverage in fmt.coverage.items():
         covering = raw_paths.get(coverage.dates_from or table)
-        if covering is None:
+        if covering is None and coverage.kind != "file":
             continue  # the file brings no rows that define a slice of this table
         rows = (
             pl.scan_parquet(raw_paths[table]).select(pl.len()).collect().item()

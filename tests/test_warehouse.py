@@ -316,3 +316,32 @@ def test_feature_ddl_matches_the_pandera_contract(tmp_path: Path, table: str) ->
         kind = str(col.dtype.type)
         expected = "TIMESTAMP WITH TIME ZONE" if kind.startswith("Datetime") else duck_of[kind]
         assert cols[name] == expected, name
+
+
+def test_a_newer_copy_without_a_table_still_replaces_that_table(tmp_path: Path) -> None:
+    """'file' coverage: the recording's new copy owns every table, even ones it lacks."""
+    con = connect_writer(tmp_path / "w.duckdb")
+    stages = [("2026-01-01T22:00", "2026-01-01T23:00", "light")]
+    _load(
+        con,
+        tmp_path,
+        "v1",
+        _stage_frame(stages, "v1", "garmin_fit"),
+        "file",
+        None,
+        identity="rec-1",
+    )
+    record = FileLoad(
+        file_id="v2",
+        participant_id="p1",
+        path="p1/v2",
+        sha256="2" * 64,
+        size_bytes=1,
+        status="loaded",
+        format="test",
+        source="garmin_fit",
+        identity="rec-1",
+        tables=[TableLoad("sleep_stages", None, 0, "file", None)],
+    )
+    assert load_file(con, record, "run2").status == "loaded"
+    assert con.execute("SELECT count(*) FROM core.sleep_stages").fetchone()[0] == 0

@@ -66,9 +66,9 @@ def _table_columns(table: str) -> list[str]:
 def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableLoad) -> None:
     target = f"core.{part.table}"
     covering = part.coverage_parquet or part.parquet
-    if covering is None:
+    if covering is None and part.coverage_kind != "file":
         return
-    source = f"read_parquet('{covering.as_posix()}')"
+    source = f"read_parquet('{covering.as_posix()}')" if covering else ""
     if part.coverage_kind == "file":
         if load.identity is None:
             return
