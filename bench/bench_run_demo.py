@@ -67,8 +67,10 @@ def main() -> None:
         base = statistics.median(baseline)
         print(f"demo inbox: {files} files, {rows} canonical rows; median of {args.repeats} runs")
         print(f"baseline, readers only (in-process):     {base:6.2f} s  = 1.00x")
-        for label, values in (("restless run, first (new process):", first),
-                              ("restless run, re-run (no-op):      ", rerun)):
+        for label, values in (
+            ("restless run, first (new process):", first),
+            ("restless run, re-run (no-op):      ", rerun),
+        ):
             med = statistics.median(values)
             print(f"{label}      {med:6.2f} s  = {med / base:.2f}x baseline")
 

@@ -17,7 +17,12 @@ import polars as pl
 from restless.ingest.base import Format, NothingToLoad, ReadContext, RejectedFile
 from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import all_formats
-from restless.schemas.core import LINEAGE_COLUMNS, reader_columns
+from restless.schemas.core import (
+    LINEAGE_COLUMNS,
+    nullable_column,
+    polars_schema,
+    reader_columns,
+)
 from restless.schemas.validate import (
     QUARANTINE_SCHEMA,
     TableRejected,
@@ -97,10 +102,14 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         if frame.height == 0:
             continue
         missing = [c for c in reader_columns(table) if c not in frame.columns]
-        if missing:
+        required = [c for c in missing if not nullable_column(table, c)]
+        if required:
             record.status = "rejected"
-            record.error = f"reader {fmt.name} produced {table} without columns {missing}"
+            record.error = f"reader {fmt.name} produced {table} without columns {required}"
             return record
+        frame = frame.with_columns(
+            pl.lit(None, dtype=polars_schema(table)[c]).alias(c) for c in missing
+        )
         raw = frame.select(reader_columns(table)).with_columns(
             pl.lit(file.participant_id).alias("participant_id"),
             pl.lit(fmt.source).alias("source"),

@@ -57,6 +57,7 @@ class SleepPeriod(Lineage):
     vendor_awake_count: int = pa.Field(ge=0, nullable=True)
     vendor_sleep_score: float = pa.Field(ge=0, le=100, nullable=True)
     vendor_restlessness_score: float = pa.Field(ge=0, le=100, nullable=True)
+    is_nap: bool = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def ends_after_start(cls, data) -> pl.LazyFrame:
@@ -96,6 +97,38 @@ class MovementEpoch(Lineage):
     intensity: float = pa.Field(ge=0, le=7, nullable=True)
     activity_type: str = pa.Field(nullable=True)
     mean_accel_mg: float = pa.Field(ge=0, le=16_000, nullable=True)
+    is_wear: bool = pa.Field(nullable=True)
+
+
+class SleepEpoch(Lineage):
+    """Grain: one epoch scored sleep or wake by one method. Key: (participant_id, source,
+    method, epoch_start_at).
+
+    ``method`` names the scorer ('vendor' for a device's own column, 'oakley',
+    'cole_kripke', 'sadeh', ...); ``is_asleep`` is null where the scorer left the epoch
+    unscored (off-wrist, excluded).
+    """
+
+    epoch_start_at: UtcInstant
+    epoch_s: float = pa.Field(gt=0, le=3600)
+    activity: float = pa.Field(ge=0, nullable=True)
+    is_asleep: bool = pa.Field(nullable=True)
+    method: str
+
+
+class VendorScore(Lineage):
+    """Grain: one named vendor score of one sleep day or period.
+
+    Key: (participant_id, source, local_date, period_key, score_name). Long format, because
+    every vendor has its own set (Oura's readiness contributors, WHOOP's performance %,
+    Garmin's sleep assessment); ``score_name`` says which, ``value`` is the vendor's number
+    (usually 0-100). Kept for comparison, never mixed across vendors.
+    """
+
+    local_date: pl.Date
+    period_key: str = pa.Field(nullable=True)
+    score_name: str
+    value: float
 
 
 class HeartRate(Lineage):
@@ -144,6 +177,9 @@ class IntakeItem(Lineage):
     caffeine_mg: float = pa.Field(ge=0, le=2_000, nullable=True)
     alcohol_g: float = pa.Field(ge=0, le=500, nullable=True)
     nutrient_origin: str = pa.Field(isin=NUTRIENT_ORIGINS)
+    amount_g: float = pa.Field(ge=0, le=20_000, nullable=True)
+    lookup_food_id: str = pa.Field(nullable=True)
+    lookup_confidence: float = pa.Field(ge=0, le=1, nullable=True)
 
 
 class DailyNutrition(Lineage):
@@ -188,6 +224,8 @@ CORE_MODELS: dict[str, type[Lineage]] = {
     "sleep_periods": SleepPeriod,
     "sleep_stages": SleepStage,
     "movement_epochs": MovementEpoch,
+    "sleep_epochs": SleepEpoch,
+    "vendor_scores": VendorScore,
     "heart_rate": HeartRate,
     "hrv_intervals": HrvInterval,
     "intake_items": IntakeItem,
@@ -207,3 +245,8 @@ def reader_columns(table: str) -> list[str]:
 def polars_schema(table: str) -> dict[str, pl.DataType]:
     """The polars dtypes of a canonical table, for building empty or typed frames."""
     return {name: col.dtype.type for name, col in CORE_MODELS[table].to_schema().columns.items()}
+
+
+def nullable_column(table: str, column: str) -> bool:
+    """Whether a reader may leave ``column`` out (it is then null: the export does not say)."""
+    return bool(CORE_MODELS[table].to_schema().columns[column].nullable)

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from restless.ingest import fitbit, registry
+from restless.ingest import fitbit, fitbit_series, fitbit_sleep, registry
 from restless.ingest.base import NothingToLoad, ReadContext, ReadResult, RejectedFile
 from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
 
@@ -88,7 +88,7 @@ def test_every_real_file_is_recognised_and_loads_or_is_skipped() -> None:
 def test_real_sleep_stages_match_the_vendor_summary() -> None:
     path = real("sleep-1995-06-23_Fitbit.json")
     logs = json.loads(path.read_text())
-    result = fitbit.read_sleep(path, UTC_CTX)
+    result = fitbit_sleep.read_sleep(path, UTC_CTX)
     periods, stages = result.tables["sleep_periods"], result.tables["sleep_stages"]
     assert periods["period_key"].to_list() == [
         "12345:1995-07-11T02:28:30.000",
@@ -120,7 +120,7 @@ def test_real_sleep_stages_match_the_vendor_summary() -> None:
 
 def test_real_classic_log_restlessness() -> None:
     path = real("sleep-1995-06-23_Fitbit.json")
-    result = fitbit.read_sleep(path, BERLIN)
+    result = fitbit_sleep.read_sleep(path, BERLIN)
     classic = result.tables["sleep_periods"].row(1, named=True)
     assert (classic["log_type"], classic["is_main_vendor"]) == ("classic", False)
     assert (classic["vendor_restless_count"], classic["vendor_restless_min"]) == (1, 5.0)
@@ -136,7 +136,7 @@ def test_real_classic_log_restlessness() -> None:
 def test_real_heart_rate_values_and_zone() -> None:
     path = real("heart_rate-1995-06-24.json")
     records = json.loads(path.read_text())
-    frame = fitbit.read_heart_rate(path, NEW_YORK).tables["heart_rate"]
+    frame = fitbit_series.read_heart_rate(path, NEW_YORK).tables["heart_rate"]
     assert frame.height == len(records) == 201
     assert frame["bpm"].sum() == sum(r["value"]["bpm"] for r in records)
     assert frame["confidence"].sum() == sum(r["value"]["confidence"] for r in records)
@@ -177,7 +177,7 @@ def test_classic_log_across_berlin_fall_back_night(tmp_path: Path) -> None:
         ("2026-10-25T02:05:00.000", "asleep", 3 * 3600 + 55 * 60),  # to 06:00 CET
     ]
     log = classic_log("2026-10-24T23:00:00.000", "2026-10-25T06:00:00.000", levels)
-    result = fitbit.read_sleep(write_json(tmp_path, "sleep-2026-10-24.json", [log]), BERLIN)
+    result = fitbit_sleep.read_sleep(write_json(tmp_path, "sleep-2026-10-24.json", [log]), BERLIN)
     validate(result)
     assert result.warnings == [] and result.rejected_rows == []
     period = result.tables["sleep_periods"].row(0, named=True)
@@ -203,7 +203,7 @@ def test_log_starting_in_the_repeated_hour_follows_its_end_time(tmp_path: Path) 
         "2026-10-25T04:30:00.000",
         [("2026-10-25T02:30:00.000", "asleep", 7200)],
     )
-    result = fitbit.read_sleep(write_json(tmp_path, "sleep.json", [log]), BERLIN)
+    result = fitbit_sleep.read_sleep(write_json(tmp_path, "sleep.json", [log]), BERLIN)
     period = result.tables["sleep_periods"].row(0, named=True)
     assert period["start_at"] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     assert period["end_at"] == datetime(2026, 10, 25, 3, 30, tzinfo=UTC)
@@ -231,7 +231,7 @@ def test_spring_forward_night_and_bad_logs(tmp_path: Path) -> None:
     )
     no_start = {"logId": 1, "startTime": "yesterday", "levels": {}}
     path = write_json(tmp_path, "sleep.json", [good, no_start, unknown_level])
-    result = fitbit.read_sleep(path, BERLIN)
+    result = fitbit_sleep.read_sleep(path, BERLIN)
     periods = result.tables["sleep_periods"]
     assert periods.height == 2
     assert periods["end_at"][0] == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
@@ -269,7 +269,7 @@ def test_short_wakes_split_long_stages(tmp_path: Path) -> None:
             ],
         },
     }
-    result = fitbit.read_sleep(write_json(tmp_path, "sleep.json", [log]), UTC_CTX)
+    result = fitbit_sleep.read_sleep(write_json(tmp_path, "sleep.json", [log]), UTC_CTX)
     stages = result.tables["sleep_stages"]
     t = lambda h, m, s=0: datetime(2026, 1, 10 + (h < 12), h, m, s, tzinfo=UTC)  # noqa: E731
     assert list(stages.select("start_at", "end_at", "stage").iter_rows()) == [
@@ -296,7 +296,7 @@ def test_heart_rate_fall_back_hour_is_resolved_by_file_order(tmp_path: Path) -> 
     stamps = ["00:59:55", "01:00:05", "01:30:00", "01:59:55", "01:00:05", "01:30:00", "02:00:05"]
     records = [hr(f"11/01/26 {s}", 60 + i) for i, s in enumerate(stamps)]
     path = write_json(tmp_path, "heart_rate-2026-11-01.json", records)
-    frame = fitbit.read_heart_rate(path, NEW_YORK).tables["heart_rate"]
+    frame = fitbit_series.read_heart_rate(path, NEW_YORK).tables["heart_rate"]
     assert frame["measured_at"].to_list() == [
         datetime(2026, 11, 1, 4, 59, 55, tzinfo=UTC),
         datetime(2026, 11, 1, 5, 0, 5, tzinfo=UTC),
@@ -320,7 +320,8 @@ def test_heart_rate_gap_and_bad_records_are_rejected(tmp_path: Path) -> None:
         hr("03/08/26 03:00:30", 72),
         hr("03/08/26 03:00:30", 73),
     ]
-    result = fitbit.read_heart_rate(write_json(tmp_path, "heart_rate.json", records), NEW_YORK)
+    path = write_json(tmp_path, "heart_rate.json", records)
+    result = fitbit_series.read_heart_rate(path, NEW_YORK)
     frame = result.tables["heart_rate"]
     assert frame["measured_at"].to_list() == [
         datetime(2026, 3, 8, 6, 59, 50, tzinfo=UTC),
@@ -346,7 +347,7 @@ def test_steps_series_to_minute_epochs(tmp_path: Path) -> None:
     ]
     path = write_json(tmp_path, "steps-2026-01-10.json", records)
     assert registry.detect_format(path, fitbit.FORMATS).name == "fitbit_steps"
-    result = fitbit.read_steps(path, BERLIN)
+    result = fitbit_series.read_steps(path, BERLIN)
     validate(result)
     epochs = result.tables["movement_epochs"]
     assert epochs["steps"].to_list() == [0, 12, 103]
@@ -359,16 +360,16 @@ def test_steps_series_to_minute_epochs(tmp_path: Path) -> None:
 def test_identical_series_are_told_apart_by_name_only(tmp_path: Path) -> None:
     records = [{"dateTime": "01/10/26 08:00:00", "value": "3"}]
     head = json.dumps(records).encode()
-    assert fitbit.sniff_steps(head, "steps-2026-01-10.json")
-    assert not fitbit.sniff_series(head, "steps-2026-01-10.json")
-    assert fitbit.sniff_series(head, "calories-2026-01-10.json")
-    assert not fitbit.sniff_steps(head, "calories-2026-01-10.json")
+    assert fitbit_series.sniff_steps(head, "steps-2026-01-10.json")
+    assert not fitbit_series.sniff_series(head, "steps-2026-01-10.json")
+    assert fitbit_series.sniff_series(head, "calories-2026-01-10.json")
+    assert not fitbit_series.sniff_steps(head, "calories-2026-01-10.json")
     distance = write_json(tmp_path, "distance-2026-01-10.json", records)
     fmt = registry.detect_format(distance, fitbit.FORMATS)
     assert fmt is not None and fmt.name == "fitbit_series"
     with pytest.raises(NothingToLoad, match="'distance'"):
         fmt.read(distance, UTC_CTX)
-    assert not fitbit.sniff_heart_rate(head, "heart_rate-2026-01-10.json")
+    assert not fitbit_series.sniff_heart_rate(head, "heart_rate-2026-01-10.json")
     assert not any(f.sniff(b'[{"id": 1, "value": 3}]', "steps.json") for f in fitbit.FORMATS)
     assert not any(f.sniff(b"Day,Food Name\n", "steps.json") for f in fitbit.FORMATS)
 
@@ -376,7 +377,8 @@ def test_identical_series_are_told_apart_by_name_only(tmp_path: Path) -> None:
 def test_sleep_sniff_survives_a_first_log_longer_than_the_head() -> None:
     path = real("sleep-1995-06-23_Fitbit.json")
     head = path.read_bytes()[:1500]  # cut inside the first log
-    assert fitbit.sniff_sleep(head, "x.json") and not fitbit.sniff_heart_rate(head, "x.json")
+    assert fitbit_sleep.sniff_sleep(head, "x.json")
+    assert not fitbit_series.sniff_heart_rate(head, "x.json")
 
 
 def test_truncated_file_keeps_complete_records(tmp_path: Path) -> None:
@@ -384,20 +386,20 @@ def test_truncated_file_keeps_complete_records(tmp_path: Path) -> None:
     text = json.dumps(records)
     path = tmp_path / "heart_rate-2026-01-10.json"
     path.write_text(text[: text.index("08:00:30") + 5])  # cut inside the 4th record
-    result = fitbit.read_heart_rate(path, UTC_CTX)
+    result = fitbit_series.read_heart_rate(path, UTC_CTX)
     assert result.error is not None and "after 3 complete records" in result.error
     assert result.tables["heart_rate"]["bpm"].to_list() == [60, 70, 80]
     path.write_text("[{")
     with pytest.raises(RejectedFile):
-        fitbit.read_heart_rate(path, UTC_CTX)
+        fitbit_series.read_heart_rate(path, UTC_CTX)
     with pytest.raises(NothingToLoad):
-        fitbit.read_heart_rate(write_json(tmp_path, "empty.json", []), UTC_CTX)
+        fitbit_series.read_heart_rate(write_json(tmp_path, "empty.json", []), UTC_CTX)
 
 
 def test_rereading_gives_identical_frames() -> None:
     for name, read in (
-        ("sleep-1995-06-23_Fitbit.json", fitbit.read_sleep),
-        ("heart_rate-1995-06-24.json", fitbit.read_heart_rate),
+        ("sleep-1995-06-23_Fitbit.json", fitbit_sleep.read_sleep),
+        ("heart_rate-1995-06-24.json", fitbit_series.read_heart_rate),
     ):
         path = real(name)
         first, second = read(path, BERLIN), read(path, BERLIN)

@@ -1,4 +1,4 @@
-"""Elemental magnesium by form: fractions pinned to SCIENCE.md section 7, conversion, rejects."""
+"""Supplement forms: the one vocabulary, fractions pinned to SCIENCE.md section 7, conversion."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from restless.ingest import supplement_log
+from restless.ingest import cronometer, supplement_log
 from restless.models import supplements as s
 from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
+from restless.schemas.supplement_forms import FORM_ALIASES, FORM_KEYS, form_from_text
 
 # (formula, % Mg) exactly as printed in SCIENCE.md section 7.
 SCIENCE_PERCENTAGES = [
@@ -98,6 +99,7 @@ def test_forms_table_covers_the_fourteen_forms_and_hydrates() -> None:
         ("magnesium sulphate", "sulfate"),
         ("Magnesium hydroxide", "hydroxide"),
         ("Milk of Magnesia", "hydroxide"),
+        ("milk_of   magnesia", "hydroxide"),
         ("Natural Calm magnesium citrate", "citrate"),
         ("MAGNESIUM OXIDE 400", "oxide"),
         ("Magnesium citrate + oxide blend", None),
@@ -107,14 +109,29 @@ def test_forms_table_covers_the_fourteen_forms_and_hydrates() -> None:
         (None, None),
     ],
 )
-def test_normalise_form(text: str | None, form: str | None) -> None:
-    assert s.normalise_form(text) == form
-    # The reader-side copy (src/ingest may not import models) must agree.
-    assert supplement_log.form_from_text(text) == form
+def test_form_from_text(text: str | None, form: str | None) -> None:
+    assert form_from_text(text) == form
 
 
-def test_ingest_vocabulary_mirrors_models() -> None:
-    assert {f.key: f.aliases for f in s.FORMS} == supplement_log.FORM_ALIASES
+def test_every_alias_names_its_form_and_no_other() -> None:
+    aliases = [alias for names in FORM_ALIASES.values() for alias in names]
+    assert len(aliases) == len(set(aliases))
+    for key, names in FORM_ALIASES.items():
+        assert key in names
+        for alias in names:
+            assert form_from_text(f"Magnesium {alias.upper()} 200 mg") == key
+
+
+def test_every_form_key_has_its_chemistry() -> None:
+    # The vocabulary (contract) and the chemistry (models) list the same forms, in order.
+    assert tuple(f.key for f in s.FORMS) == FORM_KEYS
+    assert s.forms_table()["form"].to_list() == list(FORM_KEYS)
+
+
+def test_readers_and_models_use_the_one_vocabulary() -> None:
+    assert supplement_log.form_from_text is form_from_text
+    assert cronometer.form_from_text is form_from_text
+    assert s.form_from_text is form_from_text
 
 
 def _doses(rows: list[dict]) -> pl.DataFrame:

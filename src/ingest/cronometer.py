@@ -35,25 +35,9 @@ from pathlib import Path
 
 import polars as pl
 
-from restless.ingest import localtime
-from restless.ingest.base import (
-    Coverage,
-    Format,
-    NothingToLoad,
-    ReadContext,
-    ReadResult,
-    RejectedFile,
-)
-from restless.ingest.supplement_log import (
-    RAW,
-    form_from_text,
-    header_cells,
-    match_columns,
-    parse_number,
-    read_text_frame,
-    reject_rows,
-    typed,
-)
+from restless.ingest import csv_text, localtime
+from restless.ingest.base import Coverage, Format, NothingToLoad, ReadContext, ReadResult
+from restless.schemas.supplement_forms import form_from_text
 
 SOURCE = "cronometer"
 INTAKE, DOSES, DAILY = "intake_items", "supplement_doses", "daily_nutrition"
@@ -74,6 +58,8 @@ SERVINGS_REQUIRED = ("Day", "Food Name", "Amount", "Energy (kcal)")
 SERVINGS_OPTIONAL = ("Time", "Group", "Category", *OPTIONAL_NUTRIENTS)
 DAILY_REQUIRED = ("Date", "Energy (kcal)")
 DAILY_OPTIONAL = (*OPTIONAL_NUTRIENTS, "Completed")
+MAGNESIUM_ABSENT = {"Magnesium (mg)": "magnesium is unknown for every row"}
+"""The user's column settings can hide magnesium: every value is then unknown (a warning)."""
 
 DOSE_UNITS = (
     r"\b(tablets?|tabs?|capsules?|caps|v-?caps?|softgels?|soft gels?|caplets?|pills?"
@@ -90,7 +76,7 @@ FOOD_PRODUCTS = (
 
 
 def _cells(head: bytes) -> set[str]:
-    return {cell.lower() for cell in header_cells(head)}
+    return {cell.lower() for cell in csv_text.header_cells(head)}
 
 
 def sniff_servings(head: bytes, name: str) -> bool:
@@ -110,34 +96,24 @@ def sniff_biometrics(head: bytes, name: str) -> bool:
     return {"day", "metric", "unit", "amount"} <= _cells(head)
 
 
-def _zone(ctx: ReadContext) -> str:
-    try:
-        localtime.check_zone(ctx.timezone)
-    except ValueError as err:
-        raise RejectedFile(str(err)) from err
-    return ctx.timezone
-
-
 def _nutrients() -> list[pl.Expr]:
     """Parsed nutrient columns under their canonical names (absent column -> null)."""
     return [
-        parse_number(pl.col(RAW + header)).alias(name) for name, header in NUTRIENT_COLUMNS.items()
+        csv_text.parse_number(pl.col(csv_text.RAW + header)).alias(name)
+        for name, header in NUTRIENT_COLUMNS.items()
     ]
 
 
 def _number_checks() -> list[tuple[str, str, pl.Expr]]:
     """A non-empty nutrient cell that is not a number fails ``number_format``."""
     return [
-        (header, "number_format", pl.col(RAW + header).is_not_null() & pl.col(name).is_null())
+        (
+            header,
+            "number_format",
+            pl.col(csv_text.RAW + header).is_not_null() & pl.col(name).is_null(),
+        )
         for name, header in NUTRIENT_COLUMNS.items()
     ]
-
-
-def _magnesium_warning(text: pl.DataFrame) -> list[str]:
-    """Say so when the user's column settings hid magnesium (every value then unknown)."""
-    if "magnesium (mg)" in {name.lower() for name in text.columns}:
-        return []
-    return ["no 'Magnesium (mg)' column: magnesium is unknown for every row"]
 
 
 def is_supplement(items: pl.DataFrame) -> pl.Series:
@@ -167,14 +143,16 @@ def is_supplement(items: pl.DataFrame) -> pl.Series:
 
 def read_servings(path: Path, ctx: ReadContext) -> ReadResult:
     """Servings ("Food & Recipe Entries") -> intake_items and supplement_doses."""
-    zone = _zone(ctx)
-    text, warnings = read_text_frame(path)
-    cells = match_columns(text, SERVINGS_REQUIRED, SERVINGS_OPTIONAL)
-    warnings += _magnesium_warning(text)
-    if cells.height == 0:
-        raise NothingToLoad("Cronometer servings export has a header but no rows")
-    raw = {name: pl.col(RAW + name) for name in (*SERVINGS_REQUIRED, *SERVINGS_OPTIONAL)}
-    frame = cells.with_row_index("row_number", offset=1).with_columns(
+    zone = localtime.reader_zone(ctx)
+    cells, warnings = csv_text.read_cells(
+        path,
+        SERVINGS_REQUIRED,
+        SERVINGS_OPTIONAL,
+        what="Cronometer servings export",
+        warn_if_absent=MAGNESIUM_ABSENT,
+    )
+    raw = {name: pl.col(csv_text.RAW + name) for name in (*SERVINGS_REQUIRED, *SERVINGS_OPTIONAL)}
+    frame = cells.with_columns(
         localtime.parse_date(raw["Day"]).alias("local_date"),
         localtime.parse_time(raw["Time"]).alias("local_time"),
         raw["Food Name"].str.strip_chars().alias("item_name"),
@@ -189,7 +167,7 @@ def read_servings(path: Path, ctx: ReadContext) -> ReadResult:
         ("Food Name", "required_value", pl.col("item_name").is_null()),
         *_number_checks(),
     ]
-    kept, rejected = reject_rows(frame, INTAKE, checks)
+    kept, rejected = csv_text.reject_rows(frame, INTAKE, checks)
     naive = localtime.combine(pl.col("local_date"), pl.col("local_time"))
     intake = kept.with_columns(
         is_supplement(kept),
@@ -199,14 +177,12 @@ def read_servings(path: Path, ctx: ReadContext) -> ReadResult:
         .otherwise(pl.lit("missing"))
         .alias("nutrient_origin"),
     )
-    gaps = kept.filter(localtime.is_nonexistent(naive, zone)).height
-    if gaps:
-        warnings.append(
-            f"{gaps} time(s) fall in a spring-forward gap of {zone}: "
-            "read with the offset before the gap"
-        )
+    warnings += localtime.gap_warnings(kept, naive, zone)
     return ReadResult(
-        tables={INTAKE: typed(intake, INTAKE), DOSES: typed(_doses(intake), DOSES)},
+        tables={
+            INTAKE: csv_text.typed(intake, INTAKE),
+            DOSES: csv_text.typed(_doses(intake), DOSES),
+        },
         warnings=warnings,
         rejected_rows=rejected,
     )
@@ -230,14 +206,16 @@ def _doses(intake: pl.DataFrame) -> pl.DataFrame:
 
 def read_dailysummary(path: Path, ctx: ReadContext) -> ReadResult:
     """Daily Nutrition summary -> daily_nutrition (one row per local date)."""
-    text, warnings = read_text_frame(path)
-    cells = match_columns(text, DAILY_REQUIRED, DAILY_OPTIONAL)
-    warnings += _magnesium_warning(text)
-    if cells.height == 0:
-        raise NothingToLoad("Cronometer daily summary has a header but no rows")
-    completed = pl.col(RAW + "Completed").str.strip_chars().str.to_lowercase()
-    frame = cells.with_row_index("row_number", offset=1).with_columns(
-        localtime.parse_date(pl.col(RAW + "Date")).alias("local_date"),
+    cells, warnings = csv_text.read_cells(
+        path,
+        DAILY_REQUIRED,
+        DAILY_OPTIONAL,
+        what="Cronometer daily summary",
+        warn_if_absent=MAGNESIUM_ABSENT,
+    )
+    completed = pl.col(csv_text.RAW + "Completed").str.strip_chars().str.to_lowercase()
+    frame = cells.with_columns(
+        localtime.parse_date(pl.col(csv_text.RAW + "Date")).alias("local_date"),
         pl.when(completed == "true")
         .then(True)
         .when(completed == "false")
@@ -254,8 +232,10 @@ def read_dailysummary(path: Path, ctx: ReadContext) -> ReadResult:
         ("Completed", "boolean_format", completed.is_not_null() & pl.col("is_completed").is_null()),
         *_number_checks(),
     ]
-    kept, rejected = reject_rows(frame, DAILY, checks)
-    return ReadResult(tables={DAILY: typed(kept, DAILY)}, warnings=warnings, rejected_rows=rejected)
+    kept, rejected = csv_text.reject_rows(frame, DAILY, checks)
+    return ReadResult(
+        tables={DAILY: csv_text.typed(kept, DAILY)}, warnings=warnings, rejected_rows=rejected
+    )
 
 
 def read_biometrics(path: Path, ctx: ReadContext) -> ReadResult:

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from restless.ingest.base import ReadContext, RejectedFile
+
 NonExistent = Literal["null", "shift_forward"]
 
 TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p")
@@ -34,6 +36,15 @@ def check_zone(zone: str) -> ZoneInfo:
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as err:
         raise ValueError(f"unknown time zone {zone!r}") from err
+
+
+def reader_zone(ctx: ReadContext) -> str:
+    """The participant's zone for a reader; an unknown zone rejects the file, naming it."""
+    try:
+        check_zone(ctx.timezone)
+    except ValueError as err:
+        raise RejectedFile(str(err)) from err
+    return ctx.timezone
 
 
 def parse_date(text: pl.Expr) -> pl.Expr:
@@ -84,6 +95,20 @@ def is_nonexistent(naive: pl.Expr, zone: str) -> pl.Expr:
         zone, ambiguous="earliest", non_existent="null"
     )
     return naive.is_not_null() & utc.is_null()
+
+
+def gap_warnings(frame: pl.DataFrame, naive: pl.Expr, zone: str) -> list[str]:
+    """A warning when typed times of ``frame`` fell in a spring-forward gap of ``zone``.
+
+    For readers that convert such times with ``non_existent="shift_forward"``.
+    """
+    gaps = frame.filter(is_nonexistent(naive, zone)).height
+    if not gaps:
+        return []
+    return [
+        f"{gaps} time(s) fall in a spring-forward gap of {zone}: "
+        "read with the offset before the gap"
+    ]
 
 
 def series_to_utc(frame: pl.DataFrame, column: str, zone: str, out: str) -> pl.DataFrame:

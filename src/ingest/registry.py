@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from restless.ingest.base import SNIFF_BYTES, Format
 
+READER_MODULES = (
+    # one reader module per line; each exposes FORMATS (most specific formats first)
+    "restless.ingest.fit",
+    "restless.ingest.fitbit",
+    "restless.ingest.cronometer",
+    "restless.ingest.supplement_log",
+)
 
-def all_formats() -> list[Format]:
-    """Every format restless reads, most specific first."""
-    from restless.ingest import cronometer, fit, fitbit, supplement_log
 
-    return [*fit.FORMATS, *fitbit.FORMATS, *cronometer.FORMATS, *supplement_log.FORMATS]
+@cache
+def all_formats() -> tuple[Format, ...]:
+    """Every format restless reads, in registry order."""
+    formats: list[Format] = []
+    for name in READER_MODULES:
+        formats.extend(importlib.import_module(name).FORMATS)
+    return tuple(formats)
 
 
-def detect_format(path: Path, formats: list[Format] | None = None) -> Format | None:
+def detect_format(path: Path, formats: Sequence[Format] | None = None) -> Format | None:
     """The first format whose sniffer accepts the file's first bytes, or None."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)

@@ -21,6 +21,8 @@ wrong guess moves the result by a factor of about 1.3-2.5 (SCIENCE.md section 7)
   label is 12.0 %, the anhydrous figure);
 * oxide, hydroxide, taurate, L-threonate: no usual hydrate.
 
+The form keys and the words naming them belong to the contract
+(``restless.schemas.supplement_forms``); this module holds only their chemistry.
 Everything here is pure polars / Python: frames in, frames out, no I/O.
 """
 
@@ -31,6 +33,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
+
+from restless.schemas.supplement_forms import form_from_text
 
 ATOMIC_WEIGHTS: dict[str, float] = {
     "Mg": 24.305,
@@ -51,90 +55,33 @@ UNKNOWN_FORM_CHECK = "elemental_conversion"
 
 @dataclass(frozen=True)
 class SaltForm:
-    """One supplement form: the anhydrous formula, the formula assumed when converting."""
+    """One form's chemistry: the anhydrous formula and the formula assumed when converting.
+
+    ``key`` is a form key of ``restless.schemas.supplement_forms``, which also holds the
+    words that name the form in free text.
+    """
 
     key: str
     anhydrous: str
     assumed: str
     assumed_label: str
-    aliases: tuple[str, ...]
 
 
 FORMS: tuple[SaltForm, ...] = (
-    SaltForm("oxide", "MgO", "MgO", "MgO (no hydrate)", ("oxide",)),
-    SaltForm(
-        "hydroxide",
-        "Mg(OH)2",
-        "Mg(OH)2",
-        "Mg(OH)2 (no hydrate)",
-        ("hydroxide", "milk of magnesia"),
-    ),
-    SaltForm(
-        "carbonate",
-        "MgCO3",
-        "4MgCO3·Mg(OH)2·4H2O",
-        "4MgCO3·Mg(OH)2·4H2O (basic carbonate)",
-        ("carbonate",),
-    ),
-    SaltForm("chloride", "MgCl2", "MgCl2·6H2O", "MgCl2·6H2O (hexahydrate)", ("chloride",)),
-    SaltForm(
-        "sulfate",
-        "MgSO4",
-        "MgSO4·7H2O",
-        "MgSO4·7H2O (heptahydrate)",
-        ("sulfate", "sulphate", "epsom"),
-    ),
-    SaltForm(
-        "citrate",
-        "Mg3(C6H5O7)2",
-        "Mg3(C6H5O7)2",
-        "Mg3(C6H5O7)2 (anhydrous)",
-        ("citrate",),
-    ),
-    SaltForm(
-        "glycinate",
-        "Mg(C2H4NO2)2",
-        "Mg(C2H4NO2)2",
-        "Mg(C2H4NO2)2 (anhydrous)",
-        ("glycinate", "bisglycinate", "diglycinate"),
-    ),
-    SaltForm("malate", "MgC4H4O5", "MgC4H4O5", "MgC4H4O5 (anhydrous)", ("malate",)),
-    SaltForm("lactate", "Mg(C3H5O3)2", "Mg(C3H5O3)2", "Mg(C3H5O3)2 (anhydrous)", ("lactate",)),
-    SaltForm(
-        "aspartate",
-        "Mg(C4H6NO4)2",
-        "Mg(C4H6NO4)2·2H2O",
-        "Mg(C4H6NO4)2·2H2O (dihydrate)",
-        ("aspartate",),
-    ),
-    SaltForm(
-        "taurate",
-        "Mg(C2H6NO3S)2",
-        "Mg(C2H6NO3S)2",
-        "Mg(C2H6NO3S)2 (no hydrate)",
-        ("taurate", "taurinate"),
-    ),
-    SaltForm(
-        "l-threonate",
-        "Mg(C4H7O5)2",
-        "Mg(C4H7O5)2",
-        "Mg(C4H7O5)2 (no hydrate)",
-        ("l-threonate", "threonate", "magtein"),
-    ),
-    SaltForm(
-        "orotate",
-        "Mg(C5H3N2O4)2",
-        "Mg(C5H3N2O4)2·2H2O",
-        "Mg(C5H3N2O4)2·2H2O (dihydrate)",
-        ("orotate",),
-    ),
-    SaltForm(
-        "gluconate",
-        "Mg(C6H11O7)2",
-        "Mg(C6H11O7)2·2H2O",
-        "Mg(C6H11O7)2·2H2O (dihydrate)",
-        ("gluconate",),
-    ),
+    SaltForm("oxide", "MgO", "MgO", "MgO (no hydrate)"),
+    SaltForm("hydroxide", "Mg(OH)2", "Mg(OH)2", "Mg(OH)2 (no hydrate)"),
+    SaltForm("carbonate", "MgCO3", "4MgCO3·Mg(OH)2·4H2O", "4MgCO3·Mg(OH)2·4H2O (basic carbonate)"),
+    SaltForm("chloride", "MgCl2", "MgCl2·6H2O", "MgCl2·6H2O (hexahydrate)"),
+    SaltForm("sulfate", "MgSO4", "MgSO4·7H2O", "MgSO4·7H2O (heptahydrate)"),
+    SaltForm("citrate", "Mg3(C6H5O7)2", "Mg3(C6H5O7)2", "Mg3(C6H5O7)2 (anhydrous)"),
+    SaltForm("glycinate", "Mg(C2H4NO2)2", "Mg(C2H4NO2)2", "Mg(C2H4NO2)2 (anhydrous)"),
+    SaltForm("malate", "MgC4H4O5", "MgC4H4O5", "MgC4H4O5 (anhydrous)"),
+    SaltForm("lactate", "Mg(C3H5O3)2", "Mg(C3H5O3)2", "Mg(C3H5O3)2 (anhydrous)"),
+    SaltForm("aspartate", "Mg(C4H6NO4)2", "Mg(C4H6NO4)2·2H2O", "Mg(C4H6NO4)2·2H2O (dihydrate)"),
+    SaltForm("taurate", "Mg(C2H6NO3S)2", "Mg(C2H6NO3S)2", "Mg(C2H6NO3S)2 (no hydrate)"),
+    SaltForm("l-threonate", "Mg(C4H7O5)2", "Mg(C4H7O5)2", "Mg(C4H7O5)2 (no hydrate)"),
+    SaltForm("orotate", "Mg(C5H3N2O4)2", "Mg(C5H3N2O4)2·2H2O", "Mg(C5H3N2O4)2·2H2O (dihydrate)"),
+    SaltForm("gluconate", "Mg(C6H11O7)2", "Mg(C6H11O7)2·2H2O", "Mg(C6H11O7)2·2H2O (dihydrate)"),
 )
 
 FORMS_BY_KEY: dict[str, SaltForm] = {form.key: form for form in FORMS}
@@ -196,28 +143,6 @@ def elemental_fraction(formula: str) -> float:
     return counts.get("Mg", 0) * ATOMIC_WEIGHTS["Mg"] / molar_mass(formula)
 
 
-def _alias_pattern(alias: str) -> str:
-    return r"(?<![a-z])" + re.escape(alias).replace(r"\ ", r"\s+") + r"(?![a-z])"
-
-
-_ALIASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(_alias_pattern(alias)), form.key) for form in FORMS for alias in form.aliases
-)
-
-
-def normalise_form(text: str | None) -> str | None:
-    """The form key named in free text, or None if it names none or more than one.
-
-    'Magnesium Glycinate 500mg caps' -> 'glycinate'; 'Mg bisglycinate' -> 'glycinate';
-    'citrate + oxide blend' -> None (a blend cannot be converted with one fraction).
-    """
-    if text is None:
-        return None
-    lowered = text.lower().replace("_", " ")
-    found = {key for pattern, key in _ALIASES if pattern.search(lowered)}
-    return found.pop() if len(found) == 1 else None
-
-
 @cache
 def forms_table() -> pl.DataFrame:
     """One row per form: fractions anhydrous and as assumed, with the formula assumed."""
@@ -237,7 +162,7 @@ def _normalised(frame: pl.DataFrame) -> pl.Series:
     form_text = frame["form"].to_list() if "form" in frame.columns else [None] * frame.height
     products = frame["product"].to_list() if "product" in frame.columns else [None] * frame.height
     keys = [
-        normalise_form(form) if form is not None else normalise_form(product)
+        form_from_text(form) if form is not None else form_from_text(product)
         for form, product in zip(form_text, products, strict=True)
     ]
     return pl.Series("form_key", keys, dtype=pl.String)
