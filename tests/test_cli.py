@@ -106,3 +106,38 @@ def test_a_second_writer_exits_with_a_clear_message(prefect_harness, tmp_path: P
         holder.join(20)
     assert result.exit_code == 75, result.output
     assert "another restless run is writing" in result.output
+
+
+def test_backfill_recomputes_the_same_features(cli_warehouse: Path) -> None:
+    import duckdb
+
+    def snapshot() -> tuple:
+        con = duckdb.connect(str(cli_warehouse), read_only=True)
+        try:
+            return con.execute(
+                "SELECT count(*), sum(hash(t::VARCHAR)) FROM features.nightly t"
+            ).fetchone()
+        finally:
+            con.close()
+
+    before = snapshot()
+    result = runner.invoke(app, ["backfill", "--warehouse", str(cli_warehouse)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"nights_written={before[0]}"
+    assert snapshot() == before
+
+
+def test_the_nightly_schedule_is_a_cron_deployment() -> None:
+    from prefect.schedules import Cron
+
+    from restless.flows.nightly import nightly
+
+    deployment = nightly.to_deployment(
+        name="restless-nightly",
+        schedule=Cron("30 4 * * *", timezone="Europe/Berlin"),
+        parameters={"inbox": "inbox", "warehouse": "warehouse/restless.duckdb"},
+    )
+    (schedule,) = deployment.schedules
+    assert schedule.schedule.cron == "30 4 * * *"
+    assert schedule.schedule.timezone == "Europe/Berlin"
+    assert deployment.parameters["inbox"] == "inbox"
