@@ -198,3 +198,17 @@ def test_participant_without_zone_uses_utc() -> None:
         }
     )
     assert_frame_equal(got, expected)
+
+
+def test_a_vendor_flagged_nap_is_never_the_main_sleep() -> None:
+    """WHOOP/Oura flag naps: a 40-min afternoon nap alone on its night gives no night row,
+    and next to a real night it never wins even when it is from a higher-priority source."""
+    frame = periods(
+        [
+            ("oura", "nap", "2026-01-10T13:00", "2026-01-10T13:40"),  # 14:00 Berlin, alone
+            ("oura", "nap2", "2026-01-11T13:00", "2026-01-11T16:00"),  # long nap
+            ("oura", "night", "2026-01-11T22:00", "2026-01-12T00:00"),  # shorter real night
+        ]
+    ).with_columns(pl.Series("is_nap", [True, True, False]))
+    main = main_periods(assign_nights(frame, participant_zones(BERLIN)))
+    assert main.select("night_date", "period_key").rows() == [(date(2026, 1, 11), "night")]

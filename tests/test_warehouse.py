@@ -345,3 +345,49 @@ def test_a_newer_copy_without_a_table_still_replaces_that_table(tmp_path: Path) 
     )
     assert load_file(con, record, "run2").status == "loaded"
     assert con.execute("SELECT count(*) FROM core.sleep_stages").fetchone()[0] == 0
+
+
+def test_two_formats_of_one_source_do_not_erase_each_other(tmp_path: Path) -> None:
+    """Oura's sleep documents and daily_sleep documents both fill vendor_scores."""
+    con = connect_writer(tmp_path / "w.duckdb")
+    schema = polars_schema("vendor_scores")
+
+    def scores(file_id: str, name: str) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "participant_id": ["p1"],
+                "source": ["oura"],
+                "file_id": [file_id],
+                "local_date": [dt.date(2026, 1, 1)],
+                "period_key": [None],
+                "score_name": [name],
+                "value": [80.0],
+            },
+            schema=schema,
+        )
+
+    for file_id, name, fmt in (
+        ("s", "oura_restless_periods", "oura_sleep"),
+        ("d", "oura_sleep_score", "oura_daily_sleep"),
+    ):
+        parquet = tmp_path / f"{file_id}.parquet"
+        scores(file_id, name).write_parquet(parquet)
+        load_file(
+            con,
+            FileLoad(
+                file_id=file_id,
+                participant_id="p1",
+                path=f"p1/{file_id}",
+                sha256=file_id * 64,
+                size_bytes=1,
+                status="loaded",
+                format=fmt,
+                source="oura",
+                tables=[TableLoad("vendor_scores", parquet, 1, "dates", "local_date")],
+            ),
+            "run1",
+        )
+    names = sorted(
+        r[0] for r in con.execute("SELECT score_name FROM core.vendor_scores").fetchall()
+    )
+    assert names == ["oura_restless_periods", "oura_sleep_score"]

@@ -63,6 +63,12 @@ def _table_columns(table: str) -> list[str]:
     return list(CORE_MODELS[table].to_schema().columns)
 
 
+_SAME_FORMAT = "file_id IN (SELECT file_id FROM ops.files WHERE participant_id = ? AND format = ?)"
+"""A file replaces rows that came from files of its own format only: two formats of one
+vendor (Oura's sleep periods and its daily scores) may fill the same table for the same
+days without erasing each other."""
+
+
 def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableLoad) -> None:
     target = f"core.{part.table}"
     covering = part.coverage_parquet or part.parquet
@@ -82,16 +88,16 @@ def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableL
         col = part.coverage_column
         con.execute(
             f"DELETE FROM {target} WHERE participant_id = ? AND source = ?"
-            f" AND {col} IN (SELECT DISTINCT {col} FROM {source})",
-            [load.participant_id, load.source],
+            f" AND {col} IN (SELECT DISTINCT {col} FROM {source}) AND {_SAME_FORMAT}",
+            [load.participant_id, load.source, load.participant_id, load.format],
         )
     elif part.coverage_kind == "span":
         col = part.coverage_column
         con.execute(
             f"DELETE FROM {target} WHERE participant_id = ? AND source = ?"
             f" AND {col} BETWEEN (SELECT min({col}) FROM {source})"
-            f" AND (SELECT max({col}) FROM {source})",
-            [load.participant_id, load.source],
+            f" AND (SELECT max({col}) FROM {source}) AND {_SAME_FORMAT}",
+            [load.participant_id, load.source, load.participant_id, load.format],
         )
     else:
         raise ValueError(f"unknown coverage kind {part.coverage_kind!r}")

@@ -15,6 +15,8 @@ READER_MODULES = (
     "restless.ingest.fitbit",
     "restless.ingest.cronometer",
     "restless.ingest.supplement_log",
+    "restless.ingest.oura",
+    "restless.ingest.whoop",
 )
 
 

@@ -110,8 +110,13 @@ def main_periods(periods: pl.DataFrame) -> pl.DataFrame:
 
     Highest-priority source present that night first (params.SLEEP_SOURCE_PRIORITY), then
     the longest period, then (deterministic tie-breaks) the earliest start, the source name
-    and the period key. Expects the output of :func:`assign_nights`.
+    and the period key. A period its vendor flags as a nap (``is_nap``) is never a night's
+    main sleep, even when it is the only period of that night (a day with a nap and a
+    missing night stays without a night row rather than reporting the nap as the night).
+    Expects the output of :func:`assign_nights`.
     """
+    if "is_nap" in periods.columns:
+        periods = periods.filter(~pl.col("is_nap").fill_null(False))
     ranked = periods.with_columns(
         source_rank(),
         (pl.col("end_at") - pl.col("start_at")).alias("_duration"),
