@@ -49,11 +49,17 @@ def base_record(file: InboxFile, status: str, error: str | None = None) -> FileL
 
 
 def _derive(table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Fill derived columns that need science the readers may not import.
+    """Fill derived columns that need science the readers may not import: magnesium looked
+    up in the bundled food table for items the log left blank, elemental magnesium of
+    supplement doses.
 
     Returns the frame and quarantine rows for what cannot be derived (a compound
     supplement dose of an unknown form has no elemental magnesium to count).
     """
+    if table == "intake_items":
+        from restless.models.food_lookup import lookup_nutrients
+
+        return lookup_nutrients(frame), empty_quarantine()
     if table != "supplement_doses":
         return frame, empty_quarantine()
     from restless.models.supplements import convertible, fill_elemental, unconvertible
@@ -74,6 +80,9 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
     """Run the format's reader; write its frames as Parquet; never raise for bad input."""
     record = base_record(file, "loaded")
     record.format, record.source = fmt.name, fmt.source
+    record.replaces_formats = [
+        other.name for other in all_formats() if fmt.family and other.family == fmt.family
+    ]
     try:
         result = fmt.read(file.path, ctx)
     except NothingToLoad as exc:

@@ -154,7 +154,127 @@ class Nightly(_Intake):
         )
 
 
+RESPONSE_COMPARISONS = ("rda", "supplement", "correlation")
+RESPONSE_STATUSES = ("ok", "insufficient_data")
+SLEEP_MEASURES = ("waso_min", "sleep_efficiency")
+"""Response measures that come from the sleep period alone (no restlessness method)."""
+
+
+class MagnesiumResponse(pa.DataFrameModel):
+    """Grain: one participant, measure, comparison and night set. Key: (participant_id,
+    measure, comparison, sleep_source, restlessness_method); ``restlessness_method`` is null
+    for the sleep measures (``waso_min``, ``sleep_efficiency``), which do not depend on it.
+
+    A row compares nights of one ``sleep_source`` (one device's staging) and, for
+    ``restless_min``, one ``restlessness_method``: methods and devices are never pooled.
+    ``comparison``: 'rda' (group a = nights after complete-log days at or above the
+    allowance, b = below), 'supplement' (a = nights from the supplement start up to its stop,
+    b = the other nights; ``supplement_start_date``/``supplement_stop_date`` say where) and
+    'correlation' (Spearman rank correlation of day D's ``magnesium_total_mg`` with night D's
+    measure). ``mean_a``, ``mean_b``, ``difference`` (a - b) are in the measure's unit
+    (minutes, or percent for efficiency); ``ci_low``/``ci_high`` bound the difference, or
+    ``spearman_rho`` for 'correlation' (weekly block bootstrap, percentile). Statistics are
+    null unless ``status`` is 'ok'. Every row is an association, never evidence of effect.
+    """
+
+    participant_id: str
+    measure: str
+    comparison: str = pa.Field(isin=RESPONSE_COMPARISONS)
+    sleep_source: str
+    restlessness_method: str = pa.Field(isin=RESTLESSNESS_METHODS, nullable=True)
+    status: str = pa.Field(isin=RESPONSE_STATUSES)
+    label: str = pa.Field(str_startswith="association")
+    nights_compared: int = pa.Field(ge=0)
+    nights_group_a: int = pa.Field(ge=0, nullable=True)
+    nights_group_b: int = pa.Field(ge=0, nullable=True)
+    first_night_date: pl.Date = pa.Field(nullable=True)
+    last_night_date: pl.Date = pa.Field(nullable=True)
+    supplement_start_date: pl.Date = pa.Field(nullable=True)
+    supplement_stop_date: pl.Date = pa.Field(nullable=True)
+    mean_a: float = pa.Field(nullable=True)
+    mean_b: float = pa.Field(nullable=True)
+    difference: float = pa.Field(nullable=True)
+    ci_low: float = pa.Field(nullable=True)
+    ci_high: float = pa.Field(nullable=True)
+    spearman_rho: float = pa.Field(ge=-1, le=1, nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique: ClassVar[list[str]] = [
+            "participant_id",
+            "measure",
+            "comparison",
+            "sleep_source",
+            "restlessness_method",
+        ]
+
+    @pa.dataframe_check
+    def method_only_for_restlessness(cls, data) -> pl.LazyFrame:
+        """Sleep measures carry no restlessness method; every other measure names one."""
+        is_sleep = pl.col("measure").is_in(SLEEP_MEASURES)
+        return data.lazyframe.select(is_sleep == pl.col("restlessness_method").is_null())
+
+    @pa.dataframe_check
+    def groups_add_up(cls, data) -> pl.LazyFrame:
+        """Two-group rows count both groups; correlation rows have no groups."""
+        groups = pl.col("nights_group_a") + pl.col("nights_group_b")
+        return data.lazyframe.select(
+            pl.when(pl.col("comparison") == "correlation")
+            .then(pl.col("nights_group_a").is_null() & pl.col("nights_group_b").is_null())
+            .otherwise(groups == pl.col("nights_compared"))
+        )
+
+    @pa.dataframe_check
+    def statistics_only_when_ok(cls, data) -> pl.LazyFrame:
+        """'ok' rows have their statistic; 'insufficient_data' rows have none."""
+        ok = pl.col("status") == "ok"
+        stat = (
+            pl.when(pl.col("comparison") == "correlation")
+            .then(pl.col("spearman_rho"))
+            .otherwise(pl.col("difference"))
+        )
+        stats = ["mean_a", "mean_b", "difference", "ci_low", "ci_high", "spearman_rho"]
+        return data.lazyframe.select(
+            pl.when(ok)
+            .then(stat.is_not_null())
+            .otherwise(pl.all_horizontal(pl.col(c).is_null() for c in stats))
+        )
+
+    @pa.dataframe_check
+    def rho_only_for_correlation(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("comparison") == "correlation") | pl.col("spearman_rho").is_null()
+        )
+
+    @pa.dataframe_check
+    def supplement_dates_only_for_supplement(cls, data) -> pl.LazyFrame:
+        """Start/stop belong to 'supplement' rows; a stop comes after its start."""
+        dated = (
+            pl.col("supplement_start_date").is_not_null()
+            | pl.col("supplement_stop_date").is_not_null()
+        )
+        ordered = _null_ok(pl.col("supplement_start_date") < pl.col("supplement_stop_date"))
+        return data.lazyframe.select(((pl.col("comparison") == "supplement") | ~dated) & ordered)
+
+    @pa.dataframe_check
+    def interval_ordered(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_null_ok(pl.col("ci_low") <= pl.col("ci_high")))
+
+    @pa.dataframe_check
+    def nights_ordered(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            _null_ok(pl.col("first_night_date") <= pl.col("last_night_date"))
+        )
+
+    @pa.dataframe_check
+    def difference_is_a_minus_b(cls, data) -> pl.LazyFrame:
+        gap = pl.col("difference") - (pl.col("mean_a") - pl.col("mean_b"))
+        return data.lazyframe.select(_null_ok(gap.abs() < 1e-6))
+
+
 FEATURE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "daily_intake": DailyIntake,
     "nightly": Nightly,
+    "magnesium_response": MagnesiumResponse,
 }

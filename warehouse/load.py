@@ -46,6 +46,7 @@ class FileLoad:
     status: str  # loaded | partial | rejected | skipped
     format: str | None = None
     source: str | None = None
+    replaces_formats: list[str] = field(default_factory=list)  # coverage scope; [] = own
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     identity: str | None = None
@@ -63,10 +64,17 @@ def _table_columns(table: str) -> list[str]:
     return list(CORE_MODELS[table].to_schema().columns)
 
 
-_SAME_FORMAT = "file_id IN (SELECT file_id FROM ops.files WHERE participant_id = ? AND format = ?)"
-"""A file replaces rows that came from files of its own format only: two formats of one
-vendor (Oura's sleep periods and its daily scores) may fill the same table for the same
-days without erasing each other."""
+_SAME_FORMAT = (
+    "file_id IN (SELECT file_id FROM ops.files"
+    " WHERE participant_id = ? AND format IN (SELECT unnest(?)))"
+)
+"""A file replaces rows that came from files of its own format (or format family) only: two
+formats of one vendor (Oura's sleep periods and its daily scores) may fill the same table
+for the same days without erasing each other."""
+
+
+def _scope(load: FileLoad) -> list[str]:
+    return load.replaces_formats or [load.format]
 
 
 def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableLoad) -> None:
@@ -89,7 +97,7 @@ def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableL
         con.execute(
             f"DELETE FROM {target} WHERE participant_id = ? AND source = ?"
             f" AND {col} IN (SELECT DISTINCT {col} FROM {source}) AND {_SAME_FORMAT}",
-            [load.participant_id, load.source, load.participant_id, load.format],
+            [load.participant_id, load.source, load.participant_id, _scope(load)],
         )
     elif part.coverage_kind == "span":
         col = part.coverage_column
@@ -97,7 +105,7 @@ def _delete_covered(con: duckdb.DuckDBPyConnection, load: FileLoad, part: TableL
             f"DELETE FROM {target} WHERE participant_id = ? AND source = ?"
             f" AND {col} BETWEEN (SELECT min({col}) FROM {source})"
             f" AND (SELECT max({col}) FROM {source}) AND {_SAME_FORMAT}",
-            [load.participant_id, load.source, load.participant_id, load.format],
+            [load.participant_id, load.source, load.participant_id, _scope(load)],
         )
     else:
         raise ValueError(f"unknown coverage kind {part.coverage_kind!r}")

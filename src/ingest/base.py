@@ -105,3 +105,7 @@ class Format:
     read: Callable[[Path, ReadContext], ReadResult]
     coverage: Mapping[str, Coverage]
     uses_local_time: bool = False
+    family: str | None = None
+    """Formats of one family are two exports of the same records (MyFitnessPal's CSV and
+    its scraped diary JSON): a file replaces covered rows from any format of its family.
+    Without a family a file replaces covered rows of its own format only."""

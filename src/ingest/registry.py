@@ -13,10 +13,19 @@ READER_MODULES = (
     # one reader module per line; each exposes FORMATS (most specific formats first)
     "restless.ingest.fit",
     "restless.ingest.fitbit",
+    "restless.ingest.actiware",
     "restless.ingest.cronometer",
+    "restless.ingest.actiwatch_awd",
     "restless.ingest.supplement_log",
+    "restless.ingest.myfitnesspal",
     "restless.ingest.oura",
     "restless.ingest.whoop",
+    "restless.ingest.actigraph_csv",
+    "restless.ingest.actigraph_agd",
+    "restless.ingest.actical",
+    "restless.ingest.mesa",
+    "restless.ingest.motionwatch",
+    "restless.ingest.sleep_as_android",
 )
 
 

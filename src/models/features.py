@@ -14,8 +14,10 @@ import polars as pl
 from restless.models.intake import daily_intake, magnesium_events, with_local_times
 from restless.models.nightly import nightly
 from restless.models.nights import participant_zones
+from restless.models.response import KEY as RESPONSE_KEY
+from restless.models.response import magnesium_response
 from restless.schemas.core import polars_schema
-from restless.schemas.features import DailyIntake, Nightly
+from restless.schemas.features import DailyIntake, MagnesiumResponse, Nightly
 
 PARTICIPANT_SCHEMA: dict[str, pl.DataType] = {
     "participant_id": pl.String(),
@@ -59,7 +61,8 @@ def canonical(core: Mapping[str, pl.DataFrame], table: str) -> pl.DataFrame:
 def compute_features(
     core: Mapping[str, pl.DataFrame], participants: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
-    """features.daily_intake and features.nightly, validated and sorted by participant and date.
+    """features.daily_intake, features.nightly and features.magnesium_response, validated and
+    sorted by their keys (the response is computed from the validated nightly frame).
 
     ``core``: canonical tables keyed by name (schemas/core.py), with lineage columns.
     ``participants``: participant_id, timezone (IANA), sex ('female'|'male'|None),
@@ -79,9 +82,14 @@ def compute_features(
         magnesium_events(items, doses),
         zones,
     )
+    nightly_valid = Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"])
+    response = magnesium_response(nightly_valid)
     return {
         "daily_intake": DailyIntake.validate(daily, lazy=True).sort(
             ["participant_id", "local_date"]
         ),
-        "nightly": Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"]),
+        "nightly": nightly_valid,
+        "magnesium_response": MagnesiumResponse.validate(response, lazy=True).sort(
+            RESPONSE_KEY, nulls_last=True
+        ),
     }

@@ -129,6 +129,60 @@ food), mg/day by age band; 350 mg from 9 years, pregnancy and lactation included
 established for infants. NIH ODS Magnesium fact sheet (SCIENCE.md section 6)."""
 
 
+# --- Magnesium response (features.magnesium_response; DESIGN.md section 6, issue #5) -----
+# Magnesium is an exploratory covariate, not a known effect: no placebo-controlled trial
+# shows benefit in RLS/PLMD (Marshall et al., Sleep Med Rev 2019;48:101218; SCIENCE.md
+# section 8). These parameters make the personal comparison honest, not a test of efficacy.
+
+RESPONSE_MEASURES: tuple[str, ...] = ("restless_min", "waso_min", "sleep_efficiency")
+"""Nightly columns compared, the restlessness proxy first. ``restless_min`` is the leg
+restlessness proxy (DESIGN.md section 5; rows per ``restlessness_method``, never pooled);
+``waso_min`` and ``sleep_efficiency`` are the secondary sleep outcomes the only published
+magnesium polysomnography study reported (sleep efficiency 75 -> 85 %, Hornyak et al., Sleep
+1998;21:501-505, SCIENCE.md section 8). Sleep efficiency rises when sleep improves, the other
+two fall. ``plms_index`` joins the list once raw-acceleration scoring fills it."""
+
+RESPONSE_RDA_THRESHOLD_PCT: float = 100.0
+"""The 'rda' comparison splits complete-log days at ``magnesium_pct_rda >= 100`` (at or above
+the allowance, NIH ODS; DESIGN.md section 6) versus below."""
+
+RESPONSE_MIN_NIGHTS_PER_GROUP: int = 14
+"""Fewest nights in each compared group (issue #5 default). Fourteen nights are two full
+weeks: the fewest that give the weekly block bootstrap at least two blocks to resample and
+let weekday/weekend differences (social jet lag, Wittmann et al., Chronobiol Int
+2006;23:497-509) occur in both groups. Below it the row says 'insufficient_data'."""
+
+RESPONSE_MIN_NIGHTS_CORRELATION: int = 2 * RESPONSE_MIN_NIGHTS_PER_GROUP
+"""Fewest nights for the rank correlation: as many as the smallest valid two-group
+comparison (project choice), i.e. at least four calendar weeks of blocks."""
+
+RESPONSE_BLOCK_DAYS: int = 7
+"""Bootstrap block = one calendar week (ISO 8601, Monday to Sunday). Nightly outcomes are
+autocorrelated, and resampling single nights would shrink the interval; resampling whole
+non-overlapping blocks keeps the dependence inside them (Carlstein, Ann Stat
+1986;14:1171-1179; Kunsch, Ann Stat 1989;17:1217-1241). A week also keeps each weekday cycle
+intact."""
+
+RESPONSE_BOOTSTRAP_ITERATIONS: int = 2000
+"""Bootstrap replicates. Percentile intervals need on the order of 1,000 or more replicates,
+far more than standard errors (Efron & Tibshirani, An Introduction to the Bootstrap, 1993,
+chapters 13 and 19); 2,000 keeps the Monte Carlo error of the 2.5/97.5 % quantiles small
+while the whole table stays well under a second per participant."""
+
+RESPONSE_BOOTSTRAP_SEED: int = 20_260_505
+"""Fixed seed so a re-run gives identical intervals (DESIGN.md section 7, idempotent). Each
+row draws from its own stream (seed plus a hash of the row's key), so a participant's
+intervals do not depend on who else is recomputed in the same run. The value is arbitrary."""
+
+RESPONSE_CI_LEVEL: float = 0.95
+"""Two-sided level of the bootstrap percentile interval (issue #5)."""
+
+RESPONSE_LABEL: str = "association in your own data, not evidence that magnesium works"
+"""Stored on every row: an N-of-1 observational comparison cannot separate magnesium from
+whatever else changed (season, stress, caffeine, a new device), and no placebo-controlled
+trial shows that magnesium helps RLS (SCIENCE.md section 8)."""
+
+
 def as_dict() -> dict[str, Any]:
     """Every parameter as JSON-ready values, stored by the flow with each run."""
     return {
@@ -147,4 +201,13 @@ def as_dict() -> dict[str, Any]:
         "rolling_windows_d": list(ROLLING_WINDOWS_D),
         "magnesium_rda_mg": [list(row) for row in MAGNESIUM_RDA_MG],
         "magnesium_supplement_ul_mg": [list(row) for row in MAGNESIUM_SUPPLEMENT_UL_MG],
+        "response_measures": list(RESPONSE_MEASURES),
+        "response_rda_threshold_pct": RESPONSE_RDA_THRESHOLD_PCT,
+        "response_min_nights_per_group": RESPONSE_MIN_NIGHTS_PER_GROUP,
+        "response_min_nights_correlation": RESPONSE_MIN_NIGHTS_CORRELATION,
+        "response_block_days": RESPONSE_BLOCK_DAYS,
+        "response_bootstrap_iterations": RESPONSE_BOOTSTRAP_ITERATIONS,
+        "response_bootstrap_seed": RESPONSE_BOOTSTRAP_SEED,
+        "response_ci_level": RESPONSE_CI_LEVEL,
+        "response_label": RESPONSE_LABEL,
     }

@@ -1,0 +1,1 @@
+"""Bundled reference data of the models layer (the FoodData Central food table)."""
