@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from restless.flows.scoring import scored_coverage, scored_sleep_epochs
 from restless.ingest.base import Format, NothingToLoad, ReadContext, RejectedFile
 from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import all_formats
@@ -104,10 +105,22 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
     record.warnings = list(result.warnings)
     if result.error:
         record.status, record.error = "partial", result.error
+    tables = dict(result.tables)
+    coverage_of = dict(fmt.coverage)
+    scored, notes = scored_sleep_epochs(fmt, file.path, tables)
+    record.warnings += notes
+    if scored is not None and scored.height:
+        previous = tables.get("sleep_epochs")
+        tables["sleep_epochs"] = (
+            pl.concat([previous.select(scored.columns).cast(scored.schema), scored])
+            if previous is not None and previous.height
+            else scored
+        )
+        coverage_of.setdefault("sleep_epochs", scored_coverage(fmt))
     folder = workdir / file.file_id
     folder.mkdir(parents=True, exist_ok=True)
     raw_paths: dict[str, Path] = {}
-    for table, frame in result.tables.items():
+    for table, frame in tables.items():
         if frame.height == 0:
             continue
         missing = [c for c in reader_columns(table) if c not in frame.columns]
@@ -126,7 +139,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         )
         raw_paths[table] = folder / f"raw_{table}.parquet"
         raw.write_parquet(raw_paths[table])
-    for table, coverage in fmt.coverage.items():
+    for table, coverage in coverage_of.items():
         covering = raw_paths.get(coverage.dates_from or table)
         if covering is None and coverage.kind != "file":
             continue  # the file brings no rows that define a slice of this table

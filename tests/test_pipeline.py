@@ -80,3 +80,48 @@ def test_a_wrong_column_rejects_the_file_with_a_reason(tmp_path: Path) -> None:
     ctx = ReadContext(participant_id="p1", timezone="UTC", file_id=item.file_id)
     record = parse_file(item, FORMATS_BY_NAME[fmt.name], ctx, tmp_path / "w")
     assert record.status == "rejected" and "Energy" in record.error
+
+
+def _parse_real(tmp_path: Path, *parts: str):
+    from .conftest import real_file
+
+    source = real_file(*parts)
+    inbox = tmp_path / "inbox"
+    (inbox / "p1").mkdir(parents=True)
+    (inbox / "p1" / source.name).write_bytes(source.read_bytes())
+    (item,) = scan_inbox(inbox).files
+    fmt = detect_format(item.path)
+    assert fmt is not None
+    ctx = ReadContext(participant_id="p1", timezone="Europe/London", file_id=item.file_id)
+    work = tmp_path / "work"
+    return validate_file(parse_file(item, FORMATS_BY_NAME[fmt.name], ctx, work), work)
+
+
+def test_actiware_counts_are_scored_by_oakley_like_actiware(tmp_path: Path) -> None:
+    """The flow adds Oakley rows beside Actiware's own column; they agree on every epoch."""
+    import polars as pl
+
+    record = _parse_real(tmp_path, "wearables", "respironics_rpx_csv", "test_sample_rpx_eng.csv")
+    assert record.status in ("loaded", "partial"), record.error
+    (part,) = [t for t in record.tables if t.table == "sleep_epochs"]
+    epochs = pl.read_parquet(part.parquet)
+    assert set(epochs["method"].unique()) == {"actiware_vendor", "oakley"}
+    both = (
+        epochs.filter(pl.col("method") == "actiware_vendor")
+        .join(epochs.filter(pl.col("method") == "oakley"), on="epoch_start_at", suffix="_o")
+        .drop_nulls(["is_asleep", "is_asleep_o"])
+    )
+    assert both.height > 20_000
+    assert (both["is_asleep"] == both["is_asleep_o"]).all()
+
+
+def test_actigraph_counts_are_scored_by_cole_kripke_and_sadeh(tmp_path: Path) -> None:
+    import polars as pl
+
+    record = _parse_real(tmp_path, "wearables", "actigraph_csv", "ActiGraph13.csv")
+    assert record.status in ("loaded", "partial"), record.error
+    (part,) = [t for t in record.tables if t.table == "sleep_epochs"]
+    epochs = pl.read_parquet(part.parquet)
+    assert set(epochs["method"].unique()) == {"cole_kripke_1min", "sadeh"}
+    # 990 epochs of 15 s = 247.5 min -> 247 whole minutes per method
+    assert epochs.group_by("method").len()["len"].to_list() == [247, 247]

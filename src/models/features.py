@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from restless.models.epoch_stages import epochs_as_stages
 from restless.models.intake import daily_intake, magnesium_events, with_local_times
 from restless.models.nightly import nightly
 from restless.models.nights import participant_zones
@@ -58,6 +59,15 @@ def canonical(core: Mapping[str, pl.DataFrame], table: str) -> pl.DataFrame:
     return _conform(core.get(table), polars_schema(table))
 
 
+def _stages_and_scored_epochs(core: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Vendor stages, plus per-epoch sleep/wake scores of sources that have no stages."""
+    stages = canonical(core, "sleep_stages")
+    epochs = canonical(core, "sleep_epochs")
+    staged_sources = stages.select("participant_id", "source").unique()
+    unstaged = epochs.join(staged_sources, on=["participant_id", "source"], how="anti")
+    return pl.concat([stages, epochs_as_stages(unstaged)])
+
+
 def compute_features(
     core: Mapping[str, pl.DataFrame], participants: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
@@ -76,7 +86,7 @@ def compute_features(
     daily = daily_intake(items, canonical(core, "daily_nutrition"), doses, people, zones)
     nights = nightly(
         canonical(core, "sleep_periods"),
-        canonical(core, "sleep_stages"),
+        _stages_and_scored_epochs(core),
         canonical(core, "movement_epochs"),
         daily,
         magnesium_events(items, doses),
