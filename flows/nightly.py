@@ -69,7 +69,8 @@ def discover(inbox: Path, scratch: Path, known: set[str], archive_max_bytes: int
             found.unchanged += 1
             continue
         seen.add(item.file_id)
-        if item.is_archive:
+        fmt = detect_format(item.path)
+        if item.is_archive and fmt is None:  # a zip no reader claims as a whole (.gt3x might)
             if "!" in item.display_path:
                 found.decided.append(
                     base_record(item, "skipped", "nested archive: extract it into the inbox")
@@ -89,7 +90,6 @@ def discover(inbox: Path, scratch: Path, known: set[str], archive_max_bytes: int
             )
             queue.extend(members)
             continue
-        fmt = detect_format(item.path)
         if fmt is None:
             found.decided.append(base_record(item, "skipped", "not a recognised export format"))
             continue
