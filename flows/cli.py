@@ -185,6 +185,7 @@ def query(
 @app.command()
 def backfill(
     warehouse: WarehouseOpt = None,
+    config: ConfigOpt = None,
     participant: Annotated[
         list[str] | None, typer.Option("--participant", help="Only these participants.")
     ] = None,
@@ -193,9 +194,12 @@ def backfill(
     from restless.flows.report import recompute_features
     from restless.warehouse.connection import WarehouseBusy, WarehouseMissing
 
-    path = warehouse or load_settings().warehouse
     try:
-        nights = recompute_features(path, participant)
+        settings = load_settings(config, warehouse=warehouse)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from exc
+    try:
+        nights = recompute_features(settings.warehouse, participant, settings.science)
     except WarehouseMissing as exc:
         raise _fail(str(exc), EXIT_MISSING) from exc
     except WarehouseBusy as exc:

@@ -8,6 +8,11 @@
     fit_backend = "sdk"          # or "fitparse"
     lock_wait_s = 30
 
+    [science]                    # optional study-level thresholds
+    log_min_energy_kcal = 1000   # a day under this is an incomplete food log
+    log_afternoon_from = "12:00" # ... and so is one with nothing logged from this time
+    response_min_nights_per_group = 14
+
     [participants.p01]           # the inbox folder name, a pseudonym
     timezone = "Europe/Berlin"   # IANA name; else the export's hint, else UTC (warned)
     sex = "female"               # for the magnesium allowance
@@ -52,6 +57,7 @@ class Settings:
     lock_wait_s: float = 30.0
     archive_max_bytes: int = 4 * 1024**3
     participants: dict[str, ParticipantSettings] = field(default_factory=dict)
+    science: dict[str, object] = field(default_factory=dict)
 
 
 def _participant(pid: str, raw: dict) -> ParticipantSettings:
@@ -84,6 +90,30 @@ def _participant(pid: str, raw: dict) -> ParticipantSettings:
     )
 
 
+def _science(raw: dict) -> dict[str, object]:
+    """``[science]`` overrides: incomplete-log thresholds and minimum nights per comparison."""
+    from restless.models.params import OVERRIDABLE
+
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        if key not in OVERRIDABLE:
+            raise ConfigError(f"science.{key}: not a setting (choose from {sorted(OVERRIDABLE)})")
+        if key == "log_afternoon_from":
+            try:
+                out[key] = dt.time.fromisoformat(str(value))
+            except ValueError as exc:
+                raise ConfigError(f'science.{key}: use a time like "12:00"') from exc
+        elif key.startswith("response_"):
+            if not isinstance(value, int) or value < 2:
+                raise ConfigError(f"science.{key}: a whole number of nights, at least 2")
+            out[key] = value
+        else:
+            if not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"science.{key}: a non-negative number")
+            out[key] = float(value)
+    return out
+
+
 def load_settings(
     config_path: Path | None = None,
     inbox: Path | None = None,
@@ -111,6 +141,7 @@ def load_settings(
         for pid, values in raw.get("participants", {}).items()
     }
     return Settings(
+        science=_science(raw.get("science", {})),
         inbox=inbox or Path(env_inbox or main.get("inbox", DEFAULT_INBOX)),
         warehouse=warehouse or Path(env_warehouse or main.get("warehouse", DEFAULT_WAREHOUSE)),
         fit_backend=backend,

@@ -118,9 +118,9 @@ def load(warehouse: Path, records: list[FileLoad], run_id: str) -> list[FileLoad
 
 
 @task(cache_policy=NONE, name="features")
-def features(warehouse: Path, participant_ids: list[str]) -> int:
+def features(warehouse: Path, participant_ids: list[str], science: dict) -> int:
     """Recompute every feature of the touched participants, in one transaction."""
-    return recompute_features(warehouse, participant_ids) if participant_ids else 0
+    return recompute_features(warehouse, participant_ids, science) if participant_ids else 0
 
 
 def resolve_participants(
@@ -209,13 +209,10 @@ def nightly(
         try:
             known = known_file_ids(con)
             stored = store.stored_participants(con)
+            with params.overridden(settings.science):
+                used = params.as_dict()
             store.start_run(
-                con,
-                run_id,
-                str(settings.inbox),
-                settings.fit_backend,
-                params.as_dict(),
-                flow_run.get_id(),
+                con, run_id, str(settings.inbox), settings.fit_backend, used, flow_run.get_id()
             )
         finally:
             con.close()
@@ -249,7 +246,7 @@ def nightly(
                 store.upsert_participants(con, people)
             finally:
                 con.close()
-            nights = features(db_path, touched)
+            nights = features(db_path, touched, settings.science)
             statuses = Counter(r.status for r in loaded)
             counts = {
                 "files_seen": len(loaded) + found.unchanged,

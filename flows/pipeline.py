@@ -9,6 +9,7 @@ Tasks therefore pass small records between them, never large frames.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -214,11 +215,17 @@ def validate_file(record: FileLoad, workdir: Path) -> FileLoad:
     return record
 
 
-def recompute_features(db_path: Path, participant_ids: list[str] | None = None) -> int:
+def recompute_features(
+    db_path: Path,
+    participant_ids: list[str] | None = None,
+    science: Mapping[str, object] | None = None,
+) -> int:
     """Recompute all features of these participants (None = everyone) from ``core``.
 
-    The caller holds the writer lock. Returns the number of nightly rows written.
+    ``science`` holds the ``[science]`` overrides of restless.toml. The caller holds the
+    writer lock. Returns the number of nightly rows written.
     """
+    from restless.models import params
     from restless.models.features import compute_features
 
     con = connect_writer(db_path)
@@ -228,7 +235,8 @@ def recompute_features(db_path: Path, participant_ids: list[str] | None = None) 
             ids = sorted(store.stored_participants(con))
         if not ids:
             return 0
-        frames = compute_features(store.read_core(con, ids), store.participants_frame(con, ids))
+        with params.overridden(science or {}):
+            frames = compute_features(store.read_core(con, ids), store.participants_frame(con, ids))
         return store.replace_features(con, ids, frames).get("nightly", 0)
     finally:
         con.close()

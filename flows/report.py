@@ -104,11 +104,13 @@ def demo_summary(db_path: Path, last: int = 14) -> str:
     )
 
 
-def recompute_features(db_path: Path, participant_ids: list[str] | None) -> int:
+def recompute_features(
+    db_path: Path, participant_ids: list[str] | None, science: dict | None = None
+) -> int:
     """``restless backfill``: recompute features under the writer lock."""
     if not db_path.exists():
         from restless.warehouse.connection import WarehouseMissing
 
         raise WarehouseMissing(f"no warehouse at {db_path}")
     with writer_lock(db_path):
-        return _recompute(db_path, participant_ids or None)
+        return _recompute(db_path, participant_ids or None, science)

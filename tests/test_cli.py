@@ -141,3 +141,35 @@ def test_the_nightly_schedule_is_a_cron_deployment() -> None:
     assert schedule.schedule.cron == "30 4 * * *"
     assert schedule.schedule.timezone == "Europe/Berlin"
     assert deployment.parameters["inbox"] == "inbox"
+
+
+def test_science_thresholds_come_from_the_config(cli_warehouse: Path, tmp_path: Path) -> None:
+    """[science] log_min_energy_kcal: a higher threshold marks more days incomplete."""
+    import duckdb
+
+    def incomplete() -> int:
+        con = duckdb.connect(str(cli_warehouse), read_only=True)
+        try:
+            return con.execute(
+                "SELECT count(*) FROM features.daily_intake WHERE NOT is_log_complete"
+            ).fetchone()[0]
+        finally:
+            con.close()
+
+    before = incomplete()
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[science]\nlog_min_energy_kcal = 2500\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["backfill", "--warehouse", str(cli_warehouse), "--config", str(strict)]
+    )
+    assert result.exit_code == 0, result.output
+    assert incomplete() > before
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[science]\nbootstrap_seed = 1\n", encoding="utf-8")
+    refused = runner.invoke(
+        app, ["backfill", "--warehouse", str(cli_warehouse), "--config", str(bad)]
+    )
+    assert refused.exit_code == 2 and "bootstrap_seed" in refused.output
+    # back to the defaults for the other tests of this module
+    assert runner.invoke(app, ["backfill", "--warehouse", str(cli_warehouse)]).exit_code == 0
+    assert incomplete() == before

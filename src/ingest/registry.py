@@ -13,6 +13,7 @@ READER_MODULES = (
     # one reader module per line; each exposes FORMATS (most specific formats first)
     "restless.ingest.fit",
     "restless.ingest.fitbit",
+    "restless.ingest.apple_health",
     "restless.ingest.actiware",
     "restless.ingest.cronometer",
     "restless.ingest.actiwatch_awd",

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from restless.models import params
 from restless.models.epoch_stages import epochs_as_stages
 from restless.models.intake import daily_intake, magnesium_events, with_local_times
 from restless.models.nightly import nightly
@@ -93,7 +94,11 @@ def compute_features(
         zones,
     )
     nightly_valid = Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"])
-    response = magnesium_response(nightly_valid)
+    response = magnesium_response(
+        nightly_valid,
+        min_nights_per_group=params.RESPONSE_MIN_NIGHTS_PER_GROUP,
+        min_nights_correlation=params.RESPONSE_MIN_NIGHTS_CORRELATION,
+    )
     return {
         "daily_intake": DailyIntake.validate(daily, lazy=True).sort(
             ["participant_id", "local_date"]

@@ -8,6 +8,9 @@ refer to it.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import time
 from typing import Any
 
@@ -211,3 +214,37 @@ def as_dict() -> dict[str, Any]:
         "response_ci_level": RESPONSE_CI_LEVEL,
         "response_label": RESPONSE_LABEL,
     }
+
+
+# --- Per-deployment overrides (restless.toml [science]) -----------------------------------
+
+OVERRIDABLE: dict[str, str] = {
+    "log_min_energy_kcal": "LOG_MIN_ENERGY_KCAL",
+    "log_afternoon_from": "LOG_AFTERNOON_FROM",
+    "response_min_nights_per_group": "RESPONSE_MIN_NIGHTS_PER_GROUP",
+    "response_min_nights_correlation": "RESPONSE_MIN_NIGHTS_CORRELATION",
+}
+"""The thresholds a study may set in ``restless.toml`` (``[science]``): what counts as an
+incomplete food log and how many nights a comparison needs. Everything else is pinned to its
+source and not a setting."""
+
+
+@contextmanager
+def overridden(values: Mapping[str, object]) -> Iterator[None]:
+    """Apply ``[science]`` overrides for the duration of one feature computation.
+
+    The features step runs in one task at a time (the single writer), so swapping the module
+    constants is safe there; ``as_dict()`` called inside records the values actually used.
+    """
+    unknown = set(values) - set(OVERRIDABLE)
+    if unknown:
+        raise KeyError(f"not an overridable science parameter: {sorted(unknown)}")
+    module = sys.modules[__name__]
+    saved = {name: getattr(module, OVERRIDABLE[name]) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(module, OVERRIDABLE[name], value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(module, OVERRIDABLE[name], value)
