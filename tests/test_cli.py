@@ -173,3 +173,15 @@ def test_science_thresholds_come_from_the_config(cli_warehouse: Path, tmp_path: 
     # back to the defaults for the other tests of this module
     assert runner.invoke(app, ["backfill", "--warehouse", str(cli_warehouse)]).exit_code == 0
     assert incomplete() == before
+
+
+def test_demo_command_prints_the_nights(prefect_harness, tmp_path: Path) -> None:
+    """The README's first command: generate the demo inbox, run, print a nights table."""
+    db = tmp_path / "warehouse" / "restless.duckdb"
+    result = runner.invoke(app, ["demo", "--warehouse", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "files_rejected=0" in result.output
+    assert "last 14 nights" in result.output and "restless_min" in result.output
+    assert "association" in result.output
+    again = runner.invoke(app, ["demo", "--warehouse", str(db)])  # idempotent re-run
+    assert again.exit_code == 0 and "files_loaded=0" in again.output
