@@ -13,11 +13,13 @@ lineage columns. It never touches the database or Prefect. It signals:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 SNIFF_BYTES = 64 * 1024
@@ -68,11 +70,30 @@ class Coverage:
     dates_from: str | None = None
 
 
+@dataclass(frozen=True)
+class RawAcceleration:
+    """Raw tri-axial acceleration a reader decoded, for the flow to score.
+
+    Raw samples are never stored in the warehouse: the flow turns them into per-epoch
+    summaries, sleep/wake epochs and detected leg movements. ``chunks()`` returns a fresh
+    iterator of consecutive ``(n, 3)`` float arrays in g (calibrated by the device where
+    the format says how), so a week at 100 Hz never needs to be in memory at once.
+    """
+
+    fs: float
+    start_at: datetime  # UTC instant of the first sample
+    chunks: Callable[[], Iterator[np.ndarray]]
+    device: str
+    range_g: float | None = None
+    n_samples: int | None = None
+
+
 @dataclass
 class ReadResult:
     """Canonical frames from one file, keyed by core table name."""
 
     tables: dict[str, pl.DataFrame]
+    raw: RawAcceleration | None = None
     error: str | None = None
     identity: str | None = None
     timezone_hint: str | None = None
