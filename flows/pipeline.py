@@ -15,8 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
+from restless.flows.raw_scoring import ankle_side, raw_tables
 from restless.flows.scoring import scored_coverage, scored_sleep_epochs
-from restless.ingest.base import Format, NothingToLoad, ReadContext, RejectedFile
+from restless.ingest.base import Coverage, Format, NothingToLoad, ReadContext, RejectedFile
 from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import all_formats
 from restless.schemas.core import (
@@ -108,6 +109,24 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         record.status, record.error = "partial", result.error
     tables = dict(result.tables)
     coverage_of = dict(fmt.coverage)
+    source = fmt.source
+    if result.raw is not None:
+        # raw samples are scored here, never stored (flows/raw_scoring.py); each ankle is its
+        # own source so one ankle's file never replaces the other ankle's rows
+        side = ankle_side(file.display_path)
+        source = fmt.source if side == "unknown" else f"{fmt.source}_{side}"
+        record.source = source
+        try:
+            derived, notes = raw_tables(result.raw, side)
+        except Exception as exc:  # a scoring bug must cost one file, never the run
+            record.status = "rejected"
+            record.error = f"raw acceleration scoring failed: {type(exc).__name__}: {exc}"
+            return record
+        record.warnings += notes
+        for table, frame in derived.items():
+            tables[table] = frame
+            column = "start_at" if table == "leg_movements" else "epoch_start_at"
+            coverage_of.setdefault(table, Coverage("span", column))
     scored, notes = scored_sleep_epochs(fmt, file.path, tables)
     record.warnings += notes
     if scored is not None and scored.height:
@@ -135,7 +154,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         )
         raw = frame.select(reader_columns(table)).with_columns(
             pl.lit(file.participant_id).alias("participant_id"),
-            pl.lit(fmt.source).alias("source"),
+            pl.lit(source).alias("source"),
             pl.lit(file.file_id).alias("file_id"),
         )
         raw_paths[table] = folder / f"raw_{table}.parquet"

@@ -18,6 +18,7 @@ UtcInstant = Annotated[pl.Datetime, "us", "UTC"]
 SLEEP_STAGES = ("wake", "light", "deep", "rem", "asleep", "restless", "in_bed", "unmeasurable")
 NUTRIENT_ORIGINS = ("export", "lookup", "missing")
 AMOUNT_BASES = ("elemental", "compound")
+LEG_SIDES = ("left", "right", "unknown")
 PARTICIPANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -220,6 +221,33 @@ class SupplementDose(Lineage):
     magnesium_elemental_mg: float = pa.Field(ge=0, le=5_000, nullable=True)
 
 
+class LegMovement(Lineage):
+    """Grain: one monolateral leg movement detected in one ankle sensor's raw acceleration.
+    Key: (participant_id, source, side, start_at).
+
+    Detected by restless.models.legs (noise-adaptive hysteresis, DESIGN.md section 5) before
+    the WASM 2016 rules: the bilateral merge, the CLM limits and PLM series need both ankles'
+    files and are applied at the features stage. ``side`` comes from the folder the file sits
+    in (``left``/``right``, ``left_ankle``/``right_ankle``), else 'unknown'. ``peak_g`` and
+    ``area_g_s`` are above the resting baseline; the thresholds are those of the detection
+    block holding the onset. Actigraphic leg movements are screening estimates, not
+    polysomnography.
+    """
+
+    side: str = pa.Field(isin=LEG_SIDES)
+    start_at: UtcInstant
+    end_at: UtcInstant
+    duration_s: float = pa.Field(gt=0, le=24 * 3600)
+    peak_g: float = pa.Field(ge=0, nullable=True)
+    area_g_s: float = pa.Field(ge=0, nullable=True)
+    onset_threshold_g: float = pa.Field(ge=0, nullable=True)
+    offset_threshold_g: float = pa.Field(ge=0, nullable=True)
+
+    @pa.dataframe_check
+    def ends_after_start(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("end_at") > pl.col("start_at"))
+
+
 CORE_MODELS: dict[str, type[Lineage]] = {
     "sleep_periods": SleepPeriod,
     "sleep_stages": SleepStage,
@@ -231,6 +259,7 @@ CORE_MODELS: dict[str, type[Lineage]] = {
     "intake_items": IntakeItem,
     "daily_nutrition": DailyNutrition,
     "supplement_doses": SupplementDose,
+    "leg_movements": LegMovement,
 }
 
 LINEAGE_COLUMNS = ("participant_id", "source", "file_id")

@@ -14,7 +14,7 @@ import polars as pl
 
 UtcInstant = Annotated[pl.Datetime, "us", "UTC"]
 
-RESTLESSNESS_METHODS = ("vendor_restless", "epoch_movement")
+RESTLESSNESS_METHODS = ("vendor_restless", "epoch_movement", "raw_accel")
 INTAKE_BASES = ("servings", "daily_summary")
 DAY_MIN = 24 * 60
 
@@ -96,8 +96,9 @@ class Nightly(_Intake):
     Night D = the main period whose onset lies between 12:00 local on D and 12:00 on D+1;
     intake columns are those of local day D. ``restlessness_method`` names how
     ``restless_min`` was measured (null: no method applies). Leg-movement columns (lm_*,
-    plms_*, periodicity_index) are actigraphic screening estimates, null until raw-
-    acceleration scoring exists.
+    plms_*, periodicity_index, plmw_index, lm_pre_sleep_count) are actigraphic screening
+    estimates from raw ankle acceleration (``restlessness_method`` 'raw_accel', which then
+    takes precedence over the vendor and epoch proxies), null without leg-movement data.
     """
 
     participant_id: str
@@ -128,6 +129,8 @@ class Nightly(_Intake):
     is_log_complete: bool = pa.Field(nullable=True)
     steps: int = pa.Field(ge=0, nullable=True)
     active_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
+    plmw_index: float = pa.Field(ge=0, nullable=True)
+    lm_pre_sleep_count: int = pa.Field(ge=0, nullable=True)
 
     class Config:
         strict = True

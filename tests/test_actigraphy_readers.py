@@ -18,9 +18,8 @@ import pytest
 
 from restless.ingest import actical, actigraph_agd, actigraph_csv, mesa, motionwatch, registry
 from restless.ingest.base import SNIFF_BYTES, ReadContext, ReadResult, RejectedFile
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
 
-from .conftest import SHARED_REAL, real_file
+from .conftest import SHARED_REAL, real_file, validate
 
 BRUSSELS = ReadContext(participant_id="p1", timezone="Europe/Brussels")
 NEW_YORK = ReadContext(participant_id="p1", timezone="America/New_York")
@@ -51,18 +50,6 @@ IDENTIFYING = (
     "007565",  # .mtn serial
     "1980-01-01",  # .mtn date of birth
 )
-
-
-def validate(result: ReadResult, source: str) -> None:
-    """Reader columns in canonical dtypes, and every frame passes its pandera model."""
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit(source), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 def assert_private(result: ReadResult) -> None:

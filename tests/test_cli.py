@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from restless.flows.cli import app
-from restless.warehouse.connection import connect_writer, writer_lock
+from restless.warehouse.connection import connect_writer
+
+from .conftest import lock_held_elsewhere
 
 runner = CliRunner()
-
-
-def _hold_lock(db: str, ready, release) -> None:
-    with writer_lock(Path(db), wait_s=0):
-        ready.set()
-        release.wait(20)
 
 
 @pytest.fixture(scope="module")
@@ -92,18 +87,10 @@ def test_a_second_writer_exits_with_a_clear_message(prefect_harness, tmp_path: P
     (inbox / "p1").mkdir(parents=True)
     config = tmp_path / "restless.toml"
     config.write_text("[restless]\nlock_wait_s = 0.5\n", encoding="utf-8")
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
+    with lock_held_elsewhere(db):
         result = runner.invoke(
             app, ["run", "--inbox", str(inbox), "--warehouse", str(db), "--config", str(config)]
         )
-    finally:
-        release.set()
-        holder.join(20)
     assert result.exit_code == 75, result.output
     assert "another restless run is writing" in result.output
 

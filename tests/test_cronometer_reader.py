@@ -13,20 +13,17 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from restless.ingest import cronometer, registry
-from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, ReadResult, RejectedFile
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
+from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, RejectedFile
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
-CRONO = REAL / "foodlogs" / "cronometer"
+from .conftest import SHARED_REAL, real_file, validate
+
+CRONO = SHARED_REAL / "foodlogs" / "cronometer"
 UTC_CTX = ReadContext(participant_id="p1", timezone="UTC")
 NEW_YORK = ReadContext(participant_id="p1", timezone="America/New_York")
 
 
 def real(relative: str) -> Path:
-    path = CRONO / relative
-    if not path.exists():
-        pytest.skip(f"shared real Cronometer file not available: {path}")
-    return path
+    return real_file("foodlogs", "cronometer", relative)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -36,18 +33,6 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 def detect(path: Path):
     return registry.detect_format(path, cronometer.FORMATS)
-
-
-def validate(result: ReadResult) -> None:
-    """Every frame has the reader columns/dtypes and passes its pandera model."""
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit("cronometer"), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 # --- Every real file -------------------------------------------------------------------------
@@ -77,7 +62,7 @@ def test_every_real_file_is_recognised_and_loads_or_is_skipped_with_reason() -> 
                 fmt.read(CRONO / relative, UTC_CTX)
             continue
         result = fmt.read(CRONO / relative, UTC_CTX)
-        validate(result)
+        validate(result, "cronometer")
         assert result.rejected_rows == [] and result.error is None
         n_rows = len(csv_rows(CRONO / relative))
         main = "intake_items" if expected == "cronometer_servings" else "daily_nutrition"
@@ -85,7 +70,7 @@ def test_every_real_file_is_recognised_and_loads_or_is_skipped_with_reason() -> 
 
 
 def test_myfitnesspal_exports_are_not_taken_for_cronometer() -> None:
-    mfp = REAL / "foodlogs" / "myfitnesspal"
+    mfp = SHARED_REAL / "foodlogs" / "myfitnesspal"
     if not mfp.exists():
         pytest.skip(f"shared real MyFitnessPal files not available: {mfp}")
     for path in mfp.rglob("*.csv"):

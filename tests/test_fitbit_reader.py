@@ -12,39 +12,24 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from restless.ingest import fitbit, fitbit_series, fitbit_sleep, registry
-from restless.ingest.base import NothingToLoad, ReadContext, ReadResult, RejectedFile
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
+from restless.ingest.base import NothingToLoad, ReadContext, RejectedFile
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
-FITBIT = REAL / "wearables" / "fitbit"
+from .conftest import SHARED_REAL, real_file, validate
+
+FITBIT = SHARED_REAL / "wearables" / "fitbit"
 UTC_CTX = ReadContext(participant_id="p1", timezone="UTC")
 BERLIN = ReadContext(participant_id="p1", timezone="Europe/Berlin")
 NEW_YORK = ReadContext(participant_id="p1", timezone="America/New_York")
 
 
 def real(name: str) -> Path:
-    path = FITBIT / name
-    if not path.exists():
-        pytest.skip(f"shared real Fitbit file not available: {path}")
-    return path
+    return real_file("wearables", "fitbit", name)
 
 
 def write_json(tmp_path: Path, name: str, data: object) -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return path
-
-
-def validate(result: ReadResult) -> None:
-    """Reader columns and dtypes, and the pandera model accepts every row."""
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit("fitbit"), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 def stage_minutes(stages: pl.DataFrame) -> dict[str, float]:
@@ -81,7 +66,7 @@ def test_every_real_file_is_recognised_and_loads_or_is_skipped() -> None:
                 fmt.read(FITBIT / name, UTC_CTX)
             continue
         result = fmt.read(FITBIT / name, BERLIN)
-        validate(result)
+        validate(result, "fitbit")
         assert result.rejected_rows == [] and result.warnings == [] and result.error is None
 
 
@@ -178,7 +163,7 @@ def test_classic_log_across_berlin_fall_back_night(tmp_path: Path) -> None:
     ]
     log = classic_log("2026-10-24T23:00:00.000", "2026-10-25T06:00:00.000", levels)
     result = fitbit_sleep.read_sleep(write_json(tmp_path, "sleep-2026-10-24.json", [log]), BERLIN)
-    validate(result)
+    validate(result, "fitbit")
     assert result.warnings == [] and result.rejected_rows == []
     period = result.tables["sleep_periods"].row(0, named=True)
     assert period["start_at"] == datetime(2026, 10, 24, 21, 0, tzinfo=UTC)
@@ -348,7 +333,7 @@ def test_steps_series_to_minute_epochs(tmp_path: Path) -> None:
     path = write_json(tmp_path, "steps-2026-01-10.json", records)
     assert registry.detect_format(path, fitbit.FORMATS).name == "fitbit_steps"
     result = fitbit_series.read_steps(path, BERLIN)
-    validate(result)
+    validate(result, "fitbit")
     epochs = result.tables["movement_epochs"]
     assert epochs["steps"].to_list() == [0, 12, 103]
     assert epochs["steps"].sum() == sum(int(r["value"]) for r in records if r["value"].isdigit())

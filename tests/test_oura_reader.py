@@ -13,10 +13,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from restless.ingest import oura, registry
-from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, ReadResult, RejectedFile
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
+from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, RejectedFile
 
-from .conftest import SHARED_REAL, real_file
+from .conftest import SHARED_REAL, real_file, validate
 
 DAILY = (
     "foodlogs",
@@ -26,18 +25,6 @@ DAILY = (
 )
 UTC_CTX = ReadContext(participant_id="p1", timezone="UTC")
 TOKYO = ReadContext(participant_id="p1", timezone="Asia/Tokyo")
-
-
-def validate(result: ReadResult) -> None:
-    """Reader columns and dtypes, and the pandera model accepts every row."""
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit("oura"), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 def write_json(tmp_path: Path, data: object, name: str = "sleep.json") -> Path:
@@ -59,7 +46,7 @@ def test_real_daily_sleep_is_recognised_and_loads() -> None:
     fmt = registry.detect_format(path)
     assert fmt is not None and (fmt.name, fmt.source) == ("oura_daily_sleep", "oura")
     result = fmt.read(path, UTC_CTX)
-    validate(result)
+    validate(result, "oura")
     assert result.rejected_rows == [] and result.error is None and result.timezone_hint is None
     scores = result.tables["vendor_scores"]
     assert len(docs) == 349
@@ -130,7 +117,7 @@ def test_malformed_daily_sleep_documents(tmp_path: Path) -> None:
         [1, 2],
     ]
     result = oura.read_daily_sleep(write_json(tmp_path, docs), UTC_CTX)
-    validate(result)
+    validate(result, "oura")
     assert {(r.row_number, r.column, r.check) for r in result.rejected_rows} == {
         (1, "score", "score_0_100"),
         (2, "contributors", "contributors_object"),
@@ -258,7 +245,7 @@ def test_sleep_documents_land_at_their_own_offsets(tmp_path: Path) -> None:
     fmt = registry.detect_format(path)
     assert fmt is not None and (fmt.name, fmt.source) == ("oura_sleep", "oura")
     result = fmt.read(path, UTC_CTX)
-    validate(result)
+    validate(result, "oura")
     assert result.rejected_rows == [] and result.warnings == []
     periods = result.tables["sleep_periods"]
     assert periods.select("period_key", "start_at", "end_at").rows() == [
@@ -374,7 +361,7 @@ def test_types_naps_and_deleted_periods(tmp_path: Path) -> None:
         for i, kind in enumerate(["long_sleep", "sleep", "late_nap", "rest", "deleted", "siesta"])
     ]
     result = oura.read_sleep(write_json(tmp_path, docs), UTC_CTX)
-    validate(result)
+    validate(result, "oura")
     naps = dict(result.tables["sleep_periods"].select("period_key", "is_nap").iter_rows())
     assert naps == {
         "long_sleep": False,
@@ -426,7 +413,7 @@ def test_malformed_sleep_documents(tmp_path: Path) -> None:
         ),
     ]
     result = oura.read_sleep(write_json(tmp_path, docs), UTC_CTX)
-    validate(result)
+    validate(result, "oura")
     found = Counter((r.row_number, r.table, r.column, r.check) for r in result.rejected_rows)
     expected = {
         (1, "sleep_periods", "", "document_object"): 1,

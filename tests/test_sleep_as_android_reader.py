@@ -13,11 +13,10 @@ import polars as pl
 import pytest
 
 from restless.ingest import registry, sleep_as_android
-from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, ReadResult
+from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext
 from restless.ingest.inbox import expand_archive, scan_inbox
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
 
-from .conftest import SHARED_REAL, real_file
+from .conftest import SHARED_REAL, real_file, validate
 
 CTX = ReadContext(participant_id="p1", timezone="Asia/Tokyo")  # never used for SAA times
 ZIPS = ("sleep-export.1606738537.zip", "sleep-export.1606907034.zip")
@@ -27,17 +26,6 @@ HEADER = ",".join(FIXED)
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
-
-
-def validate(result: ReadResult) -> None:
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit("sleep_as_android"), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 def expanded(zip_name: str, tmp_path: Path) -> dict[str, Path]:
@@ -88,7 +76,7 @@ def test_real_export_matches_csv_module(zip_name: str, tmp_path: Path) -> None:
     path = expanded(zip_name, tmp_path)["sleep-export.csv"]
     parsed = records(path)
     result = sleep_as_android.read(path, CTX)
-    validate(result)
+    validate(result, "sleep_as_android")
     periods = result.tables["sleep_periods"]
     epochs = result.tables["movement_epochs"]
     # A record whose To equals its From (shorter than the clock's minute) is rejected.
@@ -227,7 +215,7 @@ def test_each_record_uses_its_own_zone_and_dst_reading(tmp_path: Path) -> None:
         ],
     )
     result = sleep_as_android.read(path, CTX)
-    validate(result)
+    validate(result, "sleep_as_android")
     periods = result.tables["sleep_periods"].sort("start_at")
     # 02:30 CEST = 00:30 UTC; 06:30 CET (clocks back at 03:00) = 05:30 UTC.
     assert periods.select("start_at", "end_at").rows() == [

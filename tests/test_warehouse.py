@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import stat
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ from restless.warehouse.connection import (
     writer_lock,
 )
 from restless.warehouse.load import FileLoad, TableLoad, load_file
+
+from .conftest import lock_held_elsewhere
 
 UTC = dt.UTC
 
@@ -229,27 +230,13 @@ def test_lineage_columns_lead_every_core_table() -> None:
         assert tuple(model.to_schema().columns)[:3] == LINEAGE_COLUMNS
 
 
-def _hold_lock(db: str, ready, release) -> None:
-    with writer_lock(Path(db), wait_s=0):
-        ready.set()
-        release.wait(10)
-
-
 def test_second_writer_waits_then_gives_a_clear_message(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    ctx = multiprocessing.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
+    with lock_held_elsewhere(db):
         started = time.monotonic()
         with pytest.raises(WarehouseBusy, match="another restless run"), writer_lock(db, 0.5):
             pass
         assert time.monotonic() - started >= 0.5
-    finally:
-        release.set()
-        holder.join(10)
     with writer_lock(db, wait_s=1):  # free again once the holder is gone
         pass
 

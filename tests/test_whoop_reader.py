@@ -12,9 +12,8 @@ from polars.testing import assert_frame_equal
 
 from restless.ingest import registry, whoop
 from restless.ingest.base import SNIFF_BYTES, NothingToLoad, ReadContext, ReadResult, RejectedFile
-from restless.schemas.core import CORE_MODELS, polars_schema, reader_columns
 
-from .conftest import SHARED_REAL, real_file
+from .conftest import SHARED_REAL, real_file, validate
 
 SLEEPS = ("foodlogs", "whoop", "maximumpeaches__tracking", "sleeps.csv")
 UTC_CTX = ReadContext(participant_id="p1", timezone="UTC")
@@ -42,18 +41,6 @@ SCORE_HEADERS = {
 def csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def validate(result: ReadResult) -> None:
-    """Reader columns and dtypes, and the pandera model accepts every row."""
-    for table, frame in result.tables.items():
-        assert frame.columns == reader_columns(table)
-        schema = polars_schema(table)
-        assert frame.schema == {c: schema[c] for c in frame.columns}
-        full = frame.with_columns(
-            participant_id=pl.lit("p1"), source=pl.lit("whoop"), file_id=pl.lit("f")
-        )
-        CORE_MODELS[table].validate(full, lazy=True)
 
 
 def period(result: ReadResult, key: str) -> dict:
@@ -94,7 +81,7 @@ def test_real_export_is_recognised_and_every_row_loads() -> None:
     assert fmt is not None and (fmt.name, fmt.source) == ("whoop_sleeps", "whoop")
     rows = csv_rows(path)
     result = fmt.read(path, UTC_CTX)
-    validate(result)
+    validate(result, "whoop")
     assert result.rejected_rows == [] and result.error is None and result.warnings == []
     periods = result.tables["sleep_periods"]
     assert periods.height == len(rows) == 381
@@ -209,7 +196,7 @@ def test_offset_spellings(tmp_path: Path) -> None:
         ],
     )
     result = whoop.read_sleeps(path, UTC_CTX)
-    validate(result)
+    validate(result, "whoop")
     assert result.rejected_rows == []
     starts = result.tables["sleep_periods"]["start_at"].to_list()
     assert starts == [
@@ -239,7 +226,7 @@ def test_bad_rows_are_rejected_with_named_checks(tmp_path: Path) -> None:
         ],
     )
     result = whoop.read_sleeps(path, UTC_CTX)
-    validate(result)
+    validate(result, "whoop")
     found = [(r.row_number, r.column, r.check) for r in result.rejected_rows]
     assert len(found) == len(set(found))  # one rejection per cell and check
     assert set(found) == {
@@ -262,7 +249,7 @@ def test_blank_metrics_keep_the_period_without_scores(tmp_path: Path) -> None:
     blank = "2023-10-30 01:00:03,2023-10-31 01:23:25,UTC-05:00,2023-10-30 01:00:03,"
     blank += "2023-10-30 02:34:00" + "," * 12 + ",false"
     result = whoop.read_sleeps(write(tmp_path, [blank]), UTC_CTX)
-    validate(result)
+    validate(result, "whoop")
     only = result.tables["sleep_periods"].row(0, named=True)
     assert only["start_at"] == datetime(2023, 10, 30, 6, 0, 3, tzinfo=UTC)
     assert only["vendor_sleep_score"] is None and only["vendor_minutes_asleep"] is None
@@ -284,7 +271,7 @@ def test_missing_nap_column_warns_and_leaves_is_nap_unknown(tmp_path: Path) -> N
     header = "Cycle timezone,Sleep onset,Wake onset"
     path = write(tmp_path, ["UTC+02:00,2026-06-01 22:00:00,2026-06-02 06:00:00"], header=header)
     result = whoop.read_sleeps(path, UTC_CTX)
-    validate(result)
+    validate(result, "whoop")
     assert result.tables["sleep_periods"]["is_nap"].to_list() == [None]
     assert any("'Nap'" in w for w in result.warnings)
     assert result.timezone_hint == "Etc/GMT-2"

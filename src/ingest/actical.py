@@ -57,11 +57,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 
 def _rows(path: Path) -> list[list[str]]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text, _ = csv_text.read_text(path)
     return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
 
 

@@ -192,11 +192,7 @@ def parse_header(lines: list[str]) -> Header:
 
 
 def _text_lines(path: Path) -> list[str]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text, _ = csv_text.read_text(path)
     return text.splitlines()
 
 

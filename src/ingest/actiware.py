@@ -229,13 +229,7 @@ def sniff(head: bytes, name: str) -> bool:
 
 def _records(path: Path) -> tuple[list[list[str]], list[str]]:
     """Every CSV record of the file (UTF-8, else Windows-1252 with a warning)."""
-    raw = path.read_bytes()
-    warnings: list[str] = []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        warnings.append("file is not UTF-8: read as Windows-1252")
+    text, warnings = csv_text.read_text(path)
     try:
         return list(csv.reader(io.StringIO(text, newline=""))), warnings
     except csv.Error as err:

@@ -181,15 +181,19 @@ def read_servings(path: Path, ctx: ReadContext) -> ReadResult:
     return ReadResult(
         tables={
             INTAKE: csv_text.typed(intake, INTAKE),
-            DOSES: csv_text.typed(_doses(intake), DOSES),
+            DOSES: csv_text.typed(elemental_doses(intake), DOSES),
         },
         warnings=warnings,
         rejected_rows=rejected,
     )
 
 
-def _doses(intake: pl.DataFrame) -> pl.DataFrame:
-    """One elemental dose per supplement serving whose magnesium is known."""
+def elemental_doses(intake: pl.DataFrame) -> pl.DataFrame:
+    """One elemental dose per supplement item whose magnesium is known.
+
+    For readers whose magnesium value is the nutrient itself (Cronometer, Apple Health):
+    ``amount_basis`` 'elemental', fraction 1.0, the form read from the item name.
+    """
     taken = intake.filter(pl.col("is_supplement") & pl.col("magnesium_mg").is_not_null())
     forms = pl.Series("form", [form_from_text(n) for n in taken["item_name"]], dtype=pl.String)
     return taken.with_columns(

@@ -34,19 +34,23 @@ def header_cells(head: bytes) -> list[str]:
         return []
 
 
-def read_text_frame(path: Path) -> tuple[pl.DataFrame, list[str]]:
-    """Every cell as text (blank -> null), header names stripped; warnings on a fallback.
+def read_text(path: Path) -> tuple[str, list[str]]:
+    """The file's text and a warning on a fallback.
 
     UTF-8 (with or without BOM) is expected; a file that is not UTF-8 is read as
     Windows-1252 (``µ`` is the same character there) with a warning.
     """
     raw = path.read_bytes()
-    warnings: list[str] = []
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        warnings.append("file is not UTF-8: read as Windows-1252")
+        return raw.decode("cp1252", errors="replace"), ["file is not UTF-8: read as Windows-1252"]
+
+
+def read_text_frame(path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """Every cell as text (blank -> null), header names stripped; warnings on a fallback
+    (:func:`read_text`)."""
+    text, warnings = read_text(path)
     try:
         frame = pl.read_csv(io.StringIO(text), infer_schema=False, raise_if_empty=True)
     except (pl.exceptions.PolarsError, ValueError) as err:

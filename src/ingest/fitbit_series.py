@@ -1,7 +1,7 @@
-"""Fitbit JSON record lists, and the per-minute / per-second series read from them.
+"""Fitbit per-minute / per-second series (heart rate, steps, others) from JSON record lists.
 
 Every Fitbit account-export file is a JSON list of records (sleep files may wrap it as
-``{"sleep": [...]}``); the record access here is shared with ``fitbit_sleep``.
+``{"sleep": [...]}``), read with ``json_records``.
 
 * ``fitbit_heart_rate``: ``[{dateTime "MM/DD/YY HH:MM:SS", value {bpm, confidence}}]``.
 * ``fitbit_steps``: the per-minute ``steps-*.json`` series -> 60 s movement epochs.
@@ -18,7 +18,6 @@ A file truncated mid-list keeps the complete records before the damage (``error`
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +26,8 @@ from typing import Any
 import polars as pl
 
 from restless.ingest import localtime
-from restless.ingest.base import NothingToLoad, ReadContext, ReadResult, RejectedFile, RejectedRow
+from restless.ingest.base import NothingToLoad, ReadContext, ReadResult, RejectedRow
+from restless.ingest.json_records import as_count, first_record, load_records, typed_rows
 from restless.schemas.core import polars_schema, reader_columns
 
 HEART_RATE, MOVEMENT = "heart_rate", "movement_epochs"
@@ -37,106 +37,12 @@ _SERIES_TIME = re.compile(r"^(\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\
 _SERIES_NAME = re.compile(r"^([a-z][a-z_ ]*?)[-_ ]*(\d{4}-\d\d-\d\d|\d+)?(_fitbit)?\.json$")
 
 
-# --- Fitbit JSON records (shared with fitbit_sleep) -----------------------------------------
-
-
-def _list_items(text: str) -> tuple[list[Any], str | None]:
-    """Elements of a top-level JSON list, one by one: (complete elements, error or None)."""
-    decoder = json.JSONDecoder()
-    pos = len(text) - len(text.lstrip())
-    if not text.startswith("[", pos):
-        raise ValueError("not a JSON list")
-    pos += 1
-    items: list[Any] = []
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if text.startswith("]", pos) and not items:
-            return items, None
-        try:
-            item, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as err:
-            return items, f"JSON damaged after {len(items)} complete records: {err.msg}"
-        items.append(item)
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if text.startswith(",", pos):
-            pos += 1
-        elif text.startswith("]", pos):
-            return items, None
-        else:
-            return items, f"JSON damaged after {len(items)} complete records"
-
-
-def load_records(path: Path, wrapper_key: str | None = None) -> tuple[list[Any], str | None]:
-    """The file's list of records; a damaged tail keeps the complete records before it."""
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    stripped = text.lstrip()
-    if wrapper_key and stripped.startswith("{"):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as err:
-            raise RejectedFile(f"not valid JSON: {err}") from err
-        records = data.get(wrapper_key) if isinstance(data, dict) else None
-        if not isinstance(records, list):
-            raise RejectedFile(f"JSON object without a '{wrapper_key}' list")
-        return records, None
-    try:
-        records, error = _list_items(text)
-    except ValueError as err:
-        raise RejectedFile(f"expected a JSON list of records: {err}") from err
-    if error and not records:
-        raise RejectedFile(error)
-    return records, error
-
-
-def first_record(head: bytes) -> dict[str, Any] | None:
-    """The first element of a JSON list in the file head, if it parses as an object.
-
-    The list may stand inside a sleep file's ``{"sleep": [...]}`` wrapper.
-    """
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
-    if text.startswith("{"):
-        match = re.match(r'\{\s*"sleep"\s*:\s*\[', text)
-        if match is None:
-            return None
-        text = text[match.end() - 1 :]
-    if not text.startswith("["):
-        return None
-    body = text[1:].lstrip()
-    try:
-        first, _ = json.JSONDecoder().raw_decode(body)
-    except json.JSONDecodeError:
-        return None
-    return first if isinstance(first, dict) else None
-
-
-def typed_rows(rows: list[dict[str, Any]], table: str) -> pl.DataFrame:
-    """Rows in the canonical column order and dtypes (empty rows -> empty typed frame)."""
-    schema = polars_schema(table)
-    columns = reader_columns(table)
-    return pl.DataFrame(rows, schema={c: schema[c] for c in columns}, orient="row")
-
-
-def as_number(value: Any) -> float | None:
-    """A JSON number as float; None for anything else (booleans and text included)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def as_count(value: Any) -> int | None:
-    """A JSON whole number as int; None for anything else."""
-    number = as_number(value)
-    return int(number) if number is not None and number == int(number) else None
-
-
 # --- Sniffers -----------------------------------------------------------------------------
 
 
 def _series_shape(head: bytes) -> str | None:
     """'heart_rate', 'scalar' or 'other' for a Fitbit dateTime/value series, else None."""
-    first = first_record(head)
+    first = first_record(head, wrapper_key="sleep")
     if first is None or set(first) != {"dateTime", "value"}:
         return None
     if not isinstance(first["dateTime"], str) or not _SERIES_TIME.match(first["dateTime"]):

@@ -24,7 +24,7 @@ from typing import Any
 
 from restless.ingest import localtime
 from restless.ingest.base import NothingToLoad, ReadContext, ReadResult, RejectedRow
-from restless.ingest.fitbit_series import (
+from restless.ingest.json_records import (
     as_count,
     as_number,
     first_record,
@@ -40,7 +40,7 @@ STAGE_LEVELS = {"light": "light", "deep": "deep", "rem": "rem", "wake": "wake"}
 
 def sniff_sleep(head: bytes, name: str) -> bool:
     """A list of sleep logs: objects with logId, startTime and levels or duration."""
-    first = first_record(head)
+    first = first_record(head, wrapper_key="sleep")
     if first is not None:
         return {"logId", "startTime"} <= set(first) and bool({"levels", "duration"} & set(first))
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()

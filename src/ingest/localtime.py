@@ -29,6 +29,8 @@ NonExistent = Literal["null", "shift_forward"]
 TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p")
 """Clock formats seen in exports: 24 h (``05:17``), 12 h without zero padding (``9:51 AM``)."""
 
+_HOUR_S = 3600
+
 
 def check_zone(zone: str) -> ZoneInfo:
     """The IANA zone, or ``ValueError`` naming it (readers turn this into RejectedFile)."""
@@ -169,3 +171,13 @@ def to_utc(naive: datetime, zone: str) -> datetime:
 def local_naive(instant: datetime, zone: str) -> datetime:
     """The wall-clock reading of a UTC instant in ``zone`` (never ambiguous)."""
     return instant.astimezone(check_zone(zone)).replace(tzinfo=None)
+
+
+def fixed_offset_zone(offset_s: int | None) -> str | None:
+    """IANA fixed-offset zone for a whole-hour offset (POSIX sign: UTC-5 is Etc/GMT+5)."""
+    if offset_s is None or offset_s % _HOUR_S:
+        return None
+    hours = -offset_s // _HOUR_S
+    if not -14 <= hours <= 12:
+        return None
+    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"

@@ -145,15 +145,6 @@ class _Open:
     note: list[str]
 
 
-def _decode(path: Path) -> tuple[str, list[str]]:
-    """UTF-8 (BOM removed); a file that is not UTF-8 is read as Windows-1252, with a warning."""
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), ["file is not UTF-8: read as Windows-1252"]
-
-
 def _record_start(line: str, width: int, has_note: bool) -> list[str] | None:
     """The fields of a line that opens a record (starts with a date, has the header's
     fields), the note rejoined from its commas; None for any other line."""
@@ -216,7 +207,7 @@ def logical_rows(text: str) -> tuple[list[str], list[LogicalRow], list[tuple[int
 
 def _nutrition_cells(path: Path) -> tuple[pl.DataFrame, list[RejectedRow], list[str]]:
     """``row_number`` and ``raw:<column>`` text columns of a Nutrition Summary."""
-    text, warnings = _decode(path)
+    text, warnings = csv_text.read_text(path)
     header, rows, stray = logical_rows(text)
     lowered = [name.lower() for name in header]
     duplicated = sorted({n for n in header if lowered.count(n.lower()) > 1})
@@ -345,7 +336,7 @@ def read_diary_json(path: Path, ctx: ReadContext) -> ReadResult:
     no meal list becomes one ``'Day total'`` row; a day listed twice keeps its first copy
     (the repeat is rejected as ``unique_date``).
     """
-    text, warnings = _decode(path)
+    text, warnings = csv_text.read_text(path)
     try:
         days = json.loads(text)
     except json.JSONDecodeError as err:

@@ -73,8 +73,8 @@ from restless.ingest.base import (
     RejectedFile,
     RejectedRow,
 )
-from restless.ingest.fit.canonical import fixed_offset_zone
-from restless.ingest.fitbit_series import as_count, as_number, load_records, typed_rows
+from restless.ingest.json_records import as_count, as_number, list_body, load_records, typed_rows
+from restless.ingest.localtime import fixed_offset_zone
 
 SOURCE = "oura"
 DAILY_SOURCE = SOURCE
@@ -153,7 +153,6 @@ OTHER_TYPES: tuple[tuple[str, frozenset[str]], ...] = tuple(
 """Other Oura v2 document types, each with keys only it has (checked in order)."""
 
 _KEY = re.compile(r'"([A-Za-z0-9_]+)"\s*:')
-_DATA_WRAPPER = re.compile(r'\{\s*"data"\s*:\s*\[')
 
 
 def document_type(doc: dict[str, Any]) -> str | None:
@@ -177,16 +176,8 @@ def _classify(keys: set[str], contributors: set[str]) -> str | None:
 
 def _head_type(head: bytes) -> str | None:
     """The type of the first document in a file head (a list or a ``{"data": [...]}``)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
-    if text.startswith("{"):
-        match = _DATA_WRAPPER.match(text)
-        if match is None:
-            return None
-        text = text[match.end() - 1 :]
-    if not text.startswith("["):
-        return None
-    body = text[1:].lstrip()
-    if not body.startswith("{"):
+    body = list_body(head, wrapper_key="data")
+    if body is None or not body.startswith("{"):
         return None
     try:
         first, _ = json.JSONDecoder().raw_decode(body)

@@ -27,6 +27,8 @@ READER_MODULES = (
     "restless.ingest.mesa",
     "restless.ingest.motionwatch",
     "restless.ingest.sleep_as_android",
+    "restless.ingest.raw",
+    "restless.ingest.raw_csv",
 )
 
 

@@ -62,7 +62,7 @@ import polars as pl
 
 from restless.ingest import csv_text
 from restless.ingest.base import Coverage, Format, NothingToLoad, ReadContext, ReadResult
-from restless.ingest.fit.canonical import fixed_offset_zone
+from restless.ingest.localtime import fixed_offset_zone
 
 SOURCE = "whoop"
 PERIODS, SCORES = "sleep_periods", "vendor_scores"

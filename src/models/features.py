@@ -14,6 +14,7 @@ import polars as pl
 from restless.models import params
 from restless.models.epoch_stages import epochs_as_stages
 from restless.models.intake import daily_intake, magnesium_events, with_local_times
+from restless.models.leg_nights import apply_leg_nights
 from restless.models.nightly import nightly
 from restless.models.nights import participant_zones
 from restless.models.response import KEY as RESPONSE_KEY
@@ -92,6 +93,9 @@ def compute_features(
         daily,
         magnesium_events(items, doses),
         zones,
+    )
+    nights = apply_leg_nights(
+        nights, canonical(core, "leg_movements"), canonical(core, "sleep_epochs")
     )
     nightly_valid = Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"])
     response = magnesium_response(

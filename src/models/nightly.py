@@ -69,6 +69,8 @@ NIGHTLY_COLUMNS = (
     "is_log_complete",
     "steps",
     "active_min",
+    "plmw_index",
+    "lm_pre_sleep_count",
 )
 
 LEG_MOVEMENT_COLUMNS = {
@@ -77,9 +79,11 @@ LEG_MOVEMENT_COLUMNS = {
     "plms_count": pl.Int64,
     "plms_index": pl.Float64,
     "periodicity_index": pl.Float64,
+    "plmw_index": pl.Float64,
+    "lm_pre_sleep_count": pl.Int64,
 }
-"""Scored from raw ankle acceleration in a later issue (WASM 2016, SCIENCE.md section 1);
-null until then."""
+"""Null here; filled from core.leg_movements (raw ankle acceleration, WASM 2016, SCIENCE.md
+section 1) by :func:`restless.models.leg_nights.apply_leg_nights` in compute_features."""
 
 INTAKE_COLUMNS = (
     "intake_basis",

@@ -32,7 +32,8 @@
   ``HKFoodType="Magnesium supplement"``: category 'supplement'), or when its source is a
   supplement-tracking app (:data:`collect.SUPPLEMENT_APP`). Supplement items with
   magnesium are also ``supplement_doses`` rows: HealthKit's dietary magnesium is the
-  nutrient itself, so ``amount_basis`` 'elemental' and fraction 1.0.
+  nutrient itself, so ``amount_basis`` 'elemental' and fraction 1.0
+  (``cronometer.elemental_doses``, shared with the Cronometer reader).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ from restless.ingest.apple_health.collect import (
     STEPS,
     Collected,
 )
+from restless.ingest.cronometer import elemental_doses
 from restless.ingest.cronometer import is_supplement as named_supplement
 from restless.ingest.csv_text import typed
-from restless.schemas.supplement_forms import form_from_text
 
 SESSION_GAP = timedelta(minutes=60)
 """Largest gap between stage records of one device inside one sleep session."""
@@ -325,20 +326,4 @@ def intake(
             f"{duplicates} top-level nutrient record(s) repeat a food correlation's records "
             "(Apple lists them twice): counted once"
         )
-    return typed(items, INTAKE), typed(_doses(items), DOSES), warnings
-
-
-def _doses(items: pl.DataFrame) -> pl.DataFrame:
-    """One elemental dose per supplement item whose magnesium is known."""
-    taken = items.filter(pl.col("is_supplement") & pl.col("magnesium_mg").is_not_null())
-    forms = pl.Series("form", [form_from_text(n) for n in taken["item_name"]], dtype=pl.String)
-    return taken.with_columns(
-        forms,
-        pl.col("consumed_at").alias("taken_at"),
-        pl.col("item_name").alias("product"),
-        pl.col("magnesium_mg").alias("amount_mg"),
-        pl.lit("elemental").alias("amount_basis"),
-        pl.lit(1.0).alias("elemental_fraction"),
-        pl.lit(None, dtype=pl.String).alias("hydrate_assumed"),
-        pl.col("magnesium_mg").alias("magnesium_elemental_mg"),
-    )
+    return typed(items, INTAKE), typed(elemental_doses(items), DOSES), warnings

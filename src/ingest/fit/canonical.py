@@ -20,11 +20,11 @@ from restless.ingest.fit.messages import FILE_TYPES, FitMessage
 from restless.ingest.fit.monitoring import monitoring_rows
 from restless.ingest.fit.sleep import sleep_rows
 from restless.ingest.fit.timeline import Timed, resolve
+from restless.ingest.localtime import fixed_offset_zone
 
 FILE_ID = 0
 ACTIVITY = 34
 MONITORING_INFO = 103
-_HOUR_S = 3600
 
 
 @dataclass
@@ -103,13 +103,3 @@ def local_offset_s(timed: Sequence[Timed]) -> int | None:
             if isinstance(local, int) and isinstance(stamp, int):
                 return local - stamp
     return None
-
-
-def fixed_offset_zone(offset_s: int | None) -> str | None:
-    """IANA fixed-offset zone for a whole-hour offset (POSIX sign: UTC-5 is Etc/GMT+5)."""
-    if offset_s is None or offset_s % _HOUR_S:
-        return None
-    hours = -offset_s // _HOUR_S
-    if not -14 <= hours <= 12:
-        return None
-    return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"

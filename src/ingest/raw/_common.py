@@ -1,0 +1,16 @@
+"""What every raw-acceleration reader shares: coverage of the derived tables, chunk size."""
+
+from __future__ import annotations
+
+from restless.ingest.base import Coverage
+
+CHUNK_SAMPLES = 1 << 18
+"""Samples per yielded chunk (262,144 x 3 float64 = 6 MB): bounded memory for a week."""
+
+COVERAGE = {
+    # derived by the flow from the samples (raw samples are never stored): each
+    # table replaces the span the recording covers
+    "movement_epochs": Coverage("span", "epoch_start_at"),
+    "sleep_epochs": Coverage("span", "epoch_start_at"),
+    "leg_movements": Coverage("span", "start_at"),
+}
