@@ -210,7 +210,7 @@ def nightly(
             known = known_file_ids(con)
             stored = store.stored_participants(con)
             with params.overridden(settings.science):
-                used = params.as_dict()
+                used = params.run_record()
             store.start_run(
                 con, run_id, str(settings.inbox), settings.fit_backend, used, flow_run.get_id()
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def test_demo_run_loads_everything_and_computes_the_nights(demo_run) -> None:
     assert set(methods) >= {"vendor_restless", "epoch_movement"}
     run = con.execute("SELECT status, files_loaded, params FROM ops.runs").fetchall()
     assert run[0][0] == "completed" and run[0][2] is not None
+    recorded = json.loads(run[0][2])
+    assert recorded["night_boundary_hour"] == 12
+    assert recorded["leg_movements"]["clm_max_monolateral_s"] == 10.0  # WASM 2016
+    assert {"leg_movements", "actigraphy_sleep", "oakley"} <= set(recorded)
     con.close()
 
 

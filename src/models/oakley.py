@@ -251,3 +251,14 @@ def _score_recording(epochs: pl.DataFrame, threshold: float | str) -> pl.DataFra
         pl.lit(METHOD).alias("method"),
         pl.col("epoch_s").cast(pl.Float64),
     )
+
+
+def as_dict() -> dict[str, object]:
+    """The Oakley constants as stored with each run."""
+    return {
+        "minute_kernel": [str(w) for w in MINUTE_KERNEL],
+        "wake_thresholds": WAKE_THRESHOLDS,
+        "default_threshold": DEFAULT_THRESHOLD,
+        "lead_in_s": LEAD_IN_S,
+        "missing_margin_s": MISSING_MARGIN_S,
+    }

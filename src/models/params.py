@@ -248,3 +248,15 @@ def overridden(values: Mapping[str, object]) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(module, OVERRIDABLE[name], value)
+
+
+def run_record() -> dict[str, Any]:
+    """Every science parameter a run may use, grouped by module, for ``ops.runs.params``."""
+    from restless.models import actigraphy_sleep, oakley, plm_params
+
+    return {
+        **as_dict(),
+        "leg_movements": plm_params.as_dict(),
+        "actigraphy_sleep": actigraphy_sleep.as_dict(),
+        "oakley": oakley.as_dict(),
+    }
