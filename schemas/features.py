@@ -276,7 +276,34 @@ class MagnesiumResponse(pa.DataFrameModel):
         return data.lazyframe.select(_null_ok(gap.abs() < 1e-6))
 
 
+class ImiHistogram(pa.DataFrameModel):
+    """Grain: one bin of one night's inter-movement-interval histogram.
+
+    Key: (participant_id, night_date, scale, bin_lo_s). IMIs (onset to onset, seconds) of
+    leg movements in sleep, on a linear (2-s bins) and a log scale (Ferri et al., WASM 2016
+    reporting); the last bin of each scale ends at +inf. Screening estimates from ankle
+    acceleration, not polysomnography.
+    """
+
+    participant_id: str
+    night_date: pl.Date
+    scale: str = pa.Field(isin=("linear", "log"))
+    bin_lo_s: float = pa.Field(ge=0)
+    bin_hi_s: float
+    imi_count: int = pa.Field(ge=0)
+
+    @pa.dataframe_check
+    def bins_are_ordered(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("bin_hi_s") > pl.col("bin_lo_s"))
+
+    class Config:
+        strict = True
+        coerce = True
+        unique: ClassVar[list[str]] = ["participant_id", "night_date", "scale", "bin_lo_s"]
+
+
 FEATURE_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "imi_histogram": ImiHistogram,
     "daily_intake": DailyIntake,
     "nightly": Nightly,
     "magnesium_response": MagnesiumResponse,

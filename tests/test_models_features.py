@@ -264,7 +264,7 @@ def test_schemas_reject_broken_rows() -> None:
     assert {"daily_intake": DailyIntake, "nightly": Nightly} == {
         k: FEATURE_MODELS[k] for k in ("daily_intake", "nightly")
     }
-    assert set(FEATURE_MODELS) == {"daily_intake", "nightly", "magnesium_response"}
+    assert set(FEATURE_MODELS) == {"daily_intake", "nightly", "magnesium_response", "imi_histogram"}
 
 
 def test_params_are_recorded_as_json() -> None:

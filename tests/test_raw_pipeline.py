@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -233,8 +233,57 @@ def test_leg_nights_merge_both_ankles_and_prefer_raw_accel() -> None:
             "method": pl.String,
         }
     )
-    out = apply_leg_nights(nights, moves, epochs).row(0, named=True)
+    out = apply_leg_nights(nights, moves, epochs)[0].row(0, named=True)
     assert out["restlessness_method"] == "raw_accel"
     assert (out["lm_count"], out["plms_count"]) == (5, 5)  # pairs merged, not 10
     assert out["movement_source"] == "raw_csv_left+raw_csv_right"
     assert out["lm_pre_sleep_count"] == 0 and out["plms_index"] == pytest.approx(5.0)
+
+
+def test_imi_histogram_of_a_periodic_series_hand_counted() -> None:
+    """Six leg movements 20 s apart inside sleep: five IMIs of 20 s, all in the [20, 22) bin."""
+    from restless.models.leg_nights import leg_night_rows
+
+    onset = datetime(2026, 1, 10, 23, 0, tzinfo=UTC)
+    starts = [onset + timedelta(minutes=10, seconds=20 * i) for i in range(6)]
+    moves = pl.DataFrame(
+        {
+            "participant_id": "p1",
+            "source": "raw_csv_left",
+            "file_id": "f1",
+            "side": "left",
+            "start_at": starts,
+            "end_at": [s + timedelta(seconds=2) for s in starts],
+            "duration_s": 2.0,
+            "peak_g": 0.1,
+            "area_g_s": 0.1,
+            "onset_threshold_g": 0.02,
+            "offset_threshold_g": 0.01,
+        }
+    )
+    nights = pl.DataFrame(
+        {
+            "participant_id": ["p1"],
+            "night_date": [date(2026, 1, 10)],
+            "sleep_source": ["fitbit"],
+            "sleep_onset_at": [onset],
+            "sleep_offset_at": [onset + timedelta(hours=7)],
+        }
+    )
+    empty_epochs = pl.DataFrame(
+        schema={
+            "participant_id": pl.String,
+            "source": pl.String,
+            "method": pl.String,
+            "epoch_start_at": pl.Datetime("us", "UTC"),
+            "epoch_s": pl.Float64,
+            "is_asleep": pl.Boolean,
+        }
+    )
+    rows, hist = leg_night_rows(nights, moves, empty_epochs)
+    assert rows["plms_count"][0] == 6
+    linear = hist.filter(pl.col("scale") == "linear")
+    assert linear.filter(pl.col("imi_count") > 0).select("bin_lo_s", "imi_count").rows() == [
+        (20.0, 5)
+    ]
+    assert linear["imi_count"].sum() == 5

@@ -278,7 +278,9 @@ def test_a_damaged_copy_never_replaces_a_complete_one(tmp_path: Path) -> None:
     assert ids == ["good"]
 
 
-@pytest.mark.parametrize("table", ["daily_intake", "nightly", "magnesium_response"])
+@pytest.mark.parametrize(
+    "table", ["daily_intake", "nightly", "magnesium_response", "imi_histogram"]
+)
 def test_feature_ddl_matches_the_pandera_contract(tmp_path: Path, table: str) -> None:
     from restless.schemas.features import FEATURE_MODELS
 

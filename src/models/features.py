@@ -20,7 +20,7 @@ from restless.models.nights import participant_zones
 from restless.models.response import KEY as RESPONSE_KEY
 from restless.models.response import magnesium_response
 from restless.schemas.core import polars_schema
-from restless.schemas.features import DailyIntake, MagnesiumResponse, Nightly
+from restless.schemas.features import DailyIntake, ImiHistogram, MagnesiumResponse, Nightly
 
 PARTICIPANT_SCHEMA: dict[str, pl.DataType] = {
     "participant_id": pl.String(),
@@ -94,7 +94,7 @@ def compute_features(
         magnesium_events(items, doses),
         zones,
     )
-    nights = apply_leg_nights(
+    nights, histograms = apply_leg_nights(
         nights, canonical(core, "leg_movements"), canonical(core, "sleep_epochs")
     )
     nightly_valid = Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"])
@@ -110,5 +110,8 @@ def compute_features(
         "nightly": nightly_valid,
         "magnesium_response": MagnesiumResponse.validate(response, lazy=True).sort(
             RESPONSE_KEY, nulls_last=True
+        ),
+        "imi_histogram": ImiHistogram.validate(histograms, lazy=True).sort(
+            ["participant_id", "night_date", "scale", "bin_lo_s"]
         ),
     }

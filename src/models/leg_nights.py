@@ -28,6 +28,7 @@ import polars as pl
 
 from restless.models import legs
 from restless.models import plm_params as P
+from restless.models.legs.indices import HISTOGRAM_SCHEMA
 
 RAW_ACCEL = "raw_accel"
 LEG_COLUMNS: dict[str, pl.DataType] = {
@@ -56,9 +57,9 @@ def _sides(moves: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | Non
 
 def leg_night_rows(
     nights: pl.DataFrame, leg_movements: pl.DataFrame, sleep_epochs: pl.DataFrame
-) -> pl.DataFrame:
-    """One row per night with leg-movement data: KEY, LEG_COLUMNS, restless_min,
-    restless_count, movement_source."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per night with leg-movement data (KEY, LEG_COLUMNS, restless_min,
+    restless_count, movement_source), and those nights' IMI histograms (both scales)."""
     schema = {
         "participant_id": pl.String(),
         "night_date": pl.Date(),
@@ -67,9 +68,9 @@ def leg_night_rows(
         "restless_count": pl.Int64(),
         "movement_source": pl.String(),
     }
-    rows = []
+    rows, histograms = [], []
     if leg_movements.height == 0 or nights.height == 0:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=schema), empty_histograms()
     pre = timedelta(seconds=P.PRE_SLEEP_WINDOW_S)
     with_window = nights.filter(
         pl.col("sleep_onset_at").is_not_null() & pl.col("sleep_offset_at").is_not_null()
@@ -101,6 +102,15 @@ def leg_night_rows(
             epochs=epochs if epochs.height else None,
             recorded_from=None,
         ).row(0, named=True)
+        histograms.append(
+            legs.imi_histogram(
+                scored, onset, offset, epochs=epochs if epochs.height else None
+            ).select(
+                pl.lit(night["participant_id"]).alias("participant_id"),
+                pl.lit(night["night_date"]).alias("night_date"),
+                pl.all(),
+            )
+        )
         in_window = scored.filter((pl.col("start_at") >= onset) & (pl.col("start_at") < offset))
         rows.append(
             {
@@ -112,17 +122,26 @@ def leg_night_rows(
                 "movement_source": "+".join(sorted(moves["source"].unique().to_list())),
             }
         )
-    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    found = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return found, pl.concat(histograms) if histograms else empty_histograms()
+
+
+def empty_histograms() -> pl.DataFrame:
+    """An empty ``features.imi_histogram`` frame."""
+    return pl.DataFrame(
+        schema={"participant_id": pl.String, "night_date": pl.Date, **HISTOGRAM_SCHEMA}
+    )
 
 
 def apply_leg_nights(
     nights: pl.DataFrame, leg_movements: pl.DataFrame, sleep_epochs: pl.DataFrame
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``nights`` (features.nightly columns) with the leg-movement columns filled and the
-    method set to 'raw_accel' where the night has leg-movement data."""
-    found = leg_night_rows(nights, leg_movements, sleep_epochs)
+    method set to 'raw_accel' where the night has leg-movement data; and the IMI histograms
+    of those nights (``features.imi_histogram``)."""
+    found, histograms = leg_night_rows(nights, leg_movements, sleep_epochs)
     if found.height == 0:
-        return nights
+        return nights, histograms
     columns = nights.columns
     new = found.rename({c: f"_leg_{c}" for c in found.columns if c not in KEY})
     has = pl.col("_leg_lm_count").is_not_null()
@@ -140,4 +159,4 @@ def apply_leg_nights(
             .alias("restlessness_method"),
         )
         .select(columns)
-    )
+    ), histograms
