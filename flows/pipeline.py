@@ -140,6 +140,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
     folder = workdir / file.file_id
     folder.mkdir(parents=True, exist_ok=True)
     raw_paths: dict[str, Path] = {}
+    heights: dict[str, int] = {}
     for table, frame in tables.items():
         if frame.height == 0:
             continue
@@ -159,20 +160,16 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         )
         raw_paths[table] = folder / f"raw_{table}.parquet"
         raw.write_parquet(raw_paths[table])
+        heights[table] = raw.height
     for table, coverage in coverage_of.items():
         covering = raw_paths.get(coverage.dates_from or table)
         if covering is None and coverage.kind != "file":
             continue  # the file brings no rows that define a slice of this table
-        rows = (
-            pl.scan_parquet(raw_paths[table]).select(pl.len()).collect().item()
-            if (table in raw_paths)
-            else 0
-        )
         record.tables.append(
             TableLoad(
                 table,
                 raw_paths.get(table),
-                rows,
+                heights.get(table, 0),
                 coverage.kind,
                 coverage.column,
                 coverage_parquet=covering,

@@ -65,24 +65,26 @@ def _stage_frame(rows: list[tuple[str, str, str]], file_id: str, source: str = "
     )
 
 
+def _file_load(file_id: str, source: str, tables: list[TableLoad], **kw) -> FileLoad:
+    """A FileLoad of participant p1 with test defaults (format 'test', status 'loaded')."""
+    defaults = {"status": "loaded", "format": "test", "sha256": "0" * 64}
+    return FileLoad(
+        file_id=file_id,
+        participant_id="p1",
+        path=f"p1/{file_id}",
+        size_bytes=1,
+        source=source,
+        tables=tables,
+        **{**defaults, **kw},
+    )
+
+
 def _load(con, tmp_path: Path, file_id: str, frame: pl.DataFrame, kind: str, column, **kw):
     parquet = tmp_path / f"{file_id}.parquet"
     frame.write_parquet(parquet)
     table = kw.pop("table", "sleep_stages")
-    status = kw.pop("status", "loaded")
-    record = FileLoad(
-        file_id=file_id,
-        participant_id="p1",
-        path=f"p1/{file_id}",
-        sha256="0" * 64,
-        size_bytes=1,
-        status=status,
-        format="test",
-        source=frame["source"][0],
-        tables=[TableLoad(table, parquet, frame.height, kind, column)],
-        **kw,
-    )
-    return load_file(con, record, "run1")
+    part = TableLoad(table, parquet, frame.height, kind, column)
+    return load_file(con, _file_load(file_id, frame["source"][0], [part], **kw), "run1")
 
 
 def test_span_coverage_replaces_exactly_the_overlap(tmp_path: Path) -> None:
@@ -207,17 +209,7 @@ def test_failed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     broken = good.drop("stage").with_columns(pl.lit("f2").alias("file_id"))
     parquet = tmp_path / "broken.parquet"
     broken.write_parquet(parquet)
-    record = FileLoad(
-        file_id="f2",
-        participant_id="p1",
-        path="p1/f2",
-        sha256="1" * 64,
-        size_bytes=1,
-        status="loaded",
-        format="test",
-        source="fitbit",
-        tables=[TableLoad("sleep_stages", parquet, 1, "span", "start_at")],
-    )
+    record = _file_load("f2", "fitbit", [TableLoad("sleep_stages", parquet, 1, "span", "start_at")])
     result = load_file(con, record, "run1")
     assert result.status == "rejected" and "nothing written" in result.error
     assert con.execute("SELECT count(*) FROM core.sleep_stages").fetchone() == before
@@ -320,17 +312,8 @@ def test_a_newer_copy_without_a_table_still_replaces_that_table(tmp_path: Path) 
         None,
         identity="rec-1",
     )
-    record = FileLoad(
-        file_id="v2",
-        participant_id="p1",
-        path="p1/v2",
-        sha256="2" * 64,
-        size_bytes=1,
-        status="loaded",
-        format="test",
-        source="garmin_fit",
-        identity="rec-1",
-        tables=[TableLoad("sleep_stages", None, 0, "file", None)],
+    record = _file_load(
+        "v2", "garmin_fit", [TableLoad("sleep_stages", None, 0, "file", None)], identity="rec-1"
     )
     assert load_file(con, record, "run2").status == "loaded"
     assert con.execute("SELECT count(*) FROM core.sleep_stages").fetchone()[0] == 0
@@ -361,21 +344,8 @@ def test_two_formats_of_one_source_do_not_erase_each_other(tmp_path: Path) -> No
     ):
         parquet = tmp_path / f"{file_id}.parquet"
         scores(file_id, name).write_parquet(parquet)
-        load_file(
-            con,
-            FileLoad(
-                file_id=file_id,
-                participant_id="p1",
-                path=f"p1/{file_id}",
-                sha256=file_id * 64,
-                size_bytes=1,
-                status="loaded",
-                format=fmt,
-                source="oura",
-                tables=[TableLoad("vendor_scores", parquet, 1, "dates", "local_date")],
-            ),
-            "run1",
-        )
+        part = TableLoad("vendor_scores", parquet, 1, "dates", "local_date")
+        load_file(con, _file_load(file_id, "oura", [part], format=fmt), "run1")
     names = sorted(
         r[0] for r in con.execute("SELECT score_name FROM core.vendor_scores").fetchall()
     )
