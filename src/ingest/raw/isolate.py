@@ -2,13 +2,14 @@
 
 A decoder is a module-level function ``decoder(path, out_npy) -> dict``: it decodes the
 file, saves the ``(n, 3)`` samples with numpy to ``out_npy`` and returns small
-JSON-serialisable metadata. :func:`run_isolated` starts a fresh interpreter
+JSON-serialisable metadata (a decoder may also write the file incrementally, e.g.
+:class:`restless.ingest.raw.gt3x_log.NpyWriter`). :func:`run_isolated` starts a fresh interpreter
 (``python -m restless.ingest.raw.isolate module:function path out meta``: nothing of the
 run is inherited, no threads, no re-import of the caller's ``__main__`` as
 ``multiprocessing``'s spawn would do), waits up to a timeout, and turns every failure into
 :class:`RejectedFile` with its reason: a signal such as a segmentation fault, a non-zero
 exit, a timeout (the child is killed), or the decoder's exception. The parent reads the
-samples through a memory map in chunks, so the run never holds the whole recording; the
+samples from the file in chunks, so the run never holds the whole recording; the
 temporary folder is removed when the returned :class:`IsolatedSamples` is
 garbage-collected (or on :meth:`IsolatedSamples.close`).
 """
@@ -39,7 +40,7 @@ DEFAULT_TIMEOUT_S = 600.0
 
 
 class IsolatedSamples:
-    """Decoded samples in a temporary ``.npy`` file, streamed as chunks by memory map."""
+    """Decoded samples in a temporary ``.npy`` file, streamed as chunks by plain reads."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
         self.folder = folder
@@ -58,10 +59,30 @@ class IsolatedSamples:
         del samples
 
     def chunks(self) -> Iterator[np.ndarray]:
-        """Consecutive ``(n, 3)`` float64 chunks read from the memory map."""
-        samples = np.load(self.path, mmap_mode="r")
-        for lo in range(0, self.n_samples, CHUNK_SAMPLES):
-            yield np.asarray(samples[lo : lo + CHUNK_SAMPLES], dtype=np.float64)
+        """Consecutive ``(n, 3)`` float64 chunks read from the file.
+
+        Plain reads, not a memory map: pages of a map stay in the process's resident set
+        once touched, so streaming a week through one would count the whole file.
+        """
+        with open(self.path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                _, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                _, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            if fortran:  # column-major on disk: rows are not contiguous, read by map
+                samples = np.load(self.path, mmap_mode="r")
+                for lo in range(0, self.n_samples, CHUNK_SAMPLES):
+                    yield np.asarray(samples[lo : lo + CHUNK_SAMPLES], dtype=np.float64)
+                return
+            for lo in range(0, self.n_samples, CHUNK_SAMPLES):
+                n = min(CHUNK_SAMPLES, self.n_samples - lo)
+                chunk = np.fromfile(f, dtype=dtype, count=3 * n)
+                if len(chunk) != 3 * n:
+                    raise RejectedFile(
+                        f"decoded samples end early at sample {lo + len(chunk) // 3}"
+                    )
+                yield chunk.reshape(n, 3).astype(np.float64)
 
     def close(self) -> None:
         """Remove the temporary folder now rather than at garbage collection."""
