@@ -13,14 +13,22 @@ The table (``data/fdc_foods.csv``, built by ``data/build_fdc_table.py``, provena
 
 Which rows are looked up: ``nutrient_origin == 'missing'``, no magnesium, not a supplement
 (a supplement's magnesium is a label amount, not food composition), a name, and an amount
-whose mass is known (:func:`amount_grams`). Rows with magnesium from the export are never
-touched; MyFitnessPal meal totals have no food name or amount and are never guessed.
+whose mass is known or whose volume is (below). Rows with magnesium from the export are
+never touched; MyFitnessPal meal totals have no food name or amount and are never guessed.
 
-Amounts: ``<n> <unit>`` (``600.00 g``), ``<n> x <m> <unit>`` (``4.00 x 4.0 oz``: n servings
-of m) and ``<n> <portion> - each <m> <unit>`` (``1.00 container - each 6 oz``) with a mass
-unit (mg, g, kg, oz, lb). Household measures (cup, tbsp, slice, serving, 'full recipe',
-'medium') and volumes (``fl oz``, ml) are left unconverted: their mass depends on the food
-and the FDC Foundation file carries no portion weights, so a conversion would be a guess.
+Amounts (:mod:`restless.models.household_units`): ``<n> <unit>`` (``600.00 g``),
+``<n> x <m> <unit>`` (``4.00 x 4.0 oz``: n servings of m) and ``<n> <portion> - each <m>
+<unit>`` (``1.00 container - each 6 oz``). A mass unit (mg, g, kg, oz, lb) converts
+exactly. A volume unit (cup, tbsp, tsp, fl oz, ml, l, cubic inch, ...) converts exactly to
+millilitres and then to grams only when the matched food is an aqueous liquid
+(:func:`~restless.models.household_units.liquid_density`: cow's milk 1.03 g/ml, cited;
+other drinks, juices, broths and plain yogurt 1.00 g/ml, an assumption); a volume of any
+other food (cheese by the cubic inch, guacamole by the tablespoon) stays without grams and
+``missing``. Count units (bar, slice, serving, 'full recipe', ...) never convert: their
+mass depends on the product and the FDC Foundation file carries no portion weights. Where
+a volume was converted, the confidence is multiplied by ``1 - relative error`` of the
+density (x 0.99 for milk, x 0.95 for the 1.00 g/ml assumption) before the threshold, as
+the category factor is, and ``amount_g`` holds the grams used.
 
 How a name is matched (explainable by hand):
 
@@ -54,9 +62,9 @@ distinct name, checked by hand): above 0.6 the accepted foods are the same food,
 same food in another variety or preparation, once the energy check has removed dry/cooked
 confusions; between 0.5 and 0.6 wrong foods appear (roasted soybeans as soybean oil,
 spinach lasagna as spinach). Held-out check on those logs (servings whose exported
-magnesium is treated as blank): 156 of 371 servings with a gram amount get a look-up, 96 %
-of them within 25 % of Cronometer's own value, their sum 1.9 % below Cronometer's
-(``tests/test_food_lookup.py``).
+magnesium is treated as blank): 162 servings get a look-up (156 of 371 with a gram
+amount, 6 by volume: skim milk and plain yogurt by the cup), 96 % of them within 25 % of
+Cronometer's own value, their sum 2.1 % below Cronometer's (``tests/test_food_lookup.py``).
 
 Nutrients filled: ``magnesium_mg`` and, where the export left them blank, ``iron_mg``,
 ``calcium_mg`` and ``potassium_mg`` (per 100 g x grams / 100). ``nutrient_origin``
@@ -77,6 +85,8 @@ from functools import cache
 from importlib import resources
 
 import polars as pl
+
+from restless.models.household_units import liquid_density, parse_amount
 
 MATCH_THRESHOLD = 0.6
 """Lowest accepted confidence (module docstring, step 6)."""
@@ -99,20 +109,6 @@ CLASS_WORDS = frozenset({"nut", "fish", "seed", "crustacean", "restaurant"})
 """FDC heads that name a class (``Nuts, almonds``): the next segment is the head instead,
 and an unmatched class word does not count against a match."""
 
-GRAMS_PER_UNIT = {
-    "mg": 0.001,
-    "milligram": 0.001,
-    "g": 1.0,
-    "gram": 1.0,
-    "kg": 1000.0,
-    "kilogram": 1000.0,
-    "oz": 28.349523125,  # international avoirdupois ounce
-    "ounce": 28.349523125,
-    "lb": 453.59237,  # international avoirdupois pound
-    "pound": 453.59237,
-}
-"""Mass units an amount may use, in grams."""
-
 NUTRIENTS_PER_100G = {
     "magnesium_mg": "magnesium_mg_per_100g",
     "iron_mg": "iron_mg_per_100g",
@@ -120,36 +116,6 @@ NUTRIENTS_PER_100G = {
     "potassium_mg": "potassium_mg_per_100g",
 }
 """intake_items column -> bundled table column (mg per 100 g)."""
-
-_NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-_UNIT = r"(mg|milligrams?|g|grams?|gr|kg|kilograms?|oz|ounces?|lbs?|pounds?)\.?"
-_PLAIN = re.compile(rf"^{_NUMBER}\s*{_UNIT}$")
-_TIMES = re.compile(rf"^{_NUMBER}\s*x\s*{_NUMBER}\s*{_UNIT}$")
-_EACH = re.compile(rf"^{_NUMBER}\s+.*?-\s*each\s+{_NUMBER}\s*{_UNIT}(?:\s+net\s+weight)?$")
-
-
-def _grams_of(number: str, unit: str) -> float:
-    unit = unit.rstrip(".")
-    unit = {"gr": "g", "lbs": "lb"}.get(unit, unit.removesuffix("s") if len(unit) > 2 else unit)
-    return float(number.replace(",", "")) * GRAMS_PER_UNIT[unit]
-
-
-def amount_grams(text: str | None) -> float | None:
-    """Grams in an amount such as ``600.00 g``, ``4.00 x 4.0 oz`` or ``1.00 container -
-    each 6 oz``; None for household measures and volumes (module docstring)."""
-    if text is None:
-        return None
-    cleaned = re.sub(r"\s+", " ", text.strip().lower())
-    if re.search(r"\bfl\.? ?oz\b", cleaned):
-        return None  # a volume: its mass depends on the food's density
-    if m := _PLAIN.match(cleaned):
-        return _grams_of(m.group(1), m.group(2))
-    if m := _TIMES.match(cleaned):
-        return float(m.group(1).replace(",", "")) * _grams_of(m.group(2), m.group(3))
-    if m := _EACH.match(cleaned):
-        return float(m.group(1).replace(",", "")) * _grams_of(m.group(2), m.group(3))
-    return None
-
 
 QUALIFIER = re.compile(r"^\s*(with|without|in|and|or|from|made|cooked|raw)\b", re.IGNORECASE)
 """A segment starting so qualifies the one before it (``Meatballs, with tomato sauce``):
@@ -334,11 +300,11 @@ def lookup_nutrients(
         & pl.col("item_name").str.strip_chars().str.len_chars().gt(0)
         & pl.col("amount_text").is_not_null()
     ).fill_null(False)
-    grams = pl.Series(
-        [amount_grams(t) for t in frame["amount_text"]], dtype=pl.Float64, strict=False
-    )
+    amounts = [parse_amount(t) for t in frame["amount_text"]]
     work = frame.with_row_index("__row").with_columns(
-        candidate.alias("__candidate"), grams.alias("__grams")
+        candidate.alias("__candidate"),
+        pl.Series("__grams", [a.grams for a in amounts], dtype=pl.Float64),
+        pl.Series("__ml", [a.millilitres for a in amounts], dtype=pl.Float64),
     )
     work = work.with_columns(
         pl.when(pl.col("__candidate"))
@@ -346,43 +312,80 @@ def lookup_nutrients(
         .otherwise(pl.col("amount_g"))
         .alias("amount_g")
     )
+    # A volume is used only where no mass is known, and only through the matched food's
+    # density (household_units.liquid_density); the threshold applies to each row below.
+    by_volume = pl.col("amount_g").is_null() & pl.col("__ml").is_not_null()
     wanted = (
-        work.filter(pl.col("__candidate") & pl.col("amount_g").is_not_null())
+        work.filter(pl.col("__candidate") & (pl.col("amount_g").is_not_null() | by_volume))
         .select("item_name", "category")
         .unique()
         .iter_rows()
     )
     found = _matches(wanted, matcher)
-    accepted = [
+    best = [
         (name, category, m.fdc_id, m.confidence)
         for (name, category), m in found.items()
-        if m is not None and m.confidence >= threshold
+        if m is not None
     ]
-    chosen = pl.DataFrame(
-        accepted,
-        schema={
-            "item_name": pl.String,
-            "category": pl.String,
-            "__fdc_id": pl.String,
-            "__confidence": pl.Float64,
-        },
-        orient="row",
-    ).join(
-        table.select(
-            pl.col("fdc_id").alias("__fdc_id"),
-            "energy_kcal_per_100g",
-            *NUTRIENTS_PER_100G.values(),
-        ),
-        on="__fdc_id",
-        how="left",
+    densities = [
+        (fdc_id, d.g_per_ml, d.relative_error)
+        for fdc_id, description, category in table.select(
+            "fdc_id", "description", "category"
+        ).iter_rows()
+        if (d := liquid_density(description, category)) is not None
+    ]
+    chosen = (
+        pl.DataFrame(
+            best,
+            schema={
+                "item_name": pl.String,
+                "category": pl.String,
+                "__fdc_id": pl.String,
+                "__confidence": pl.Float64,
+            },
+            orient="row",
+        )
+        .join(
+            table.select(
+                pl.col("fdc_id").alias("__fdc_id"),
+                "energy_kcal_per_100g",
+                *NUTRIENTS_PER_100G.values(),
+            ),
+            on="__fdc_id",
+            how="left",
+        )
+        .join(
+            pl.DataFrame(
+                densities,
+                schema={
+                    "__fdc_id": pl.String,
+                    "__g_per_ml": pl.Float64,
+                    "__density_error": pl.Float64,
+                },
+                orient="row",
+            ),
+            on="__fdc_id",
+            how="left",
+        )
     )
     joined = work.join(chosen, on=["item_name", "category"], how="left", nulls_equal=True)
-    density = pl.col("energy_kcal") * 100 / pl.col("amount_g")
+    volume = by_volume & pl.col("__g_per_ml").is_not_null()
+    joined = joined.with_columns(
+        pl.when(volume)
+        .then(pl.col("__ml") * pl.col("__g_per_ml"))
+        .otherwise(pl.col("amount_g"))
+        .alias("__mass_g"),
+        pl.when(volume)
+        .then((pl.col("__confidence") * (1 - pl.col("__density_error"))).round(3))
+        .otherwise(pl.col("__confidence"))
+        .alias("__confidence"),
+    )
+    density = pl.col("energy_kcal") * 100 / pl.col("__mass_g")
     ratio = density / pl.col("energy_kcal_per_100g")
     energy_fits = (
         pl.when(
             pl.col("energy_kcal").is_not_null()
-            & (pl.col("amount_g") > 0)
+            & (pl.col("__mass_g") > 0)
             & (pl.col("energy_kcal_per_100g") > 0)
         )
         .then(ratio.is_between(*ENERGY_RATIO))
@@ -390,19 +393,24 @@ def lookup_nutrients(
     )
     use = (
         pl.col("__candidate")
-        & pl.col("amount_g").is_not_null()
+        & pl.col("__mass_g").is_not_null()
         & pl.col("__fdc_id").is_not_null()
+        & (pl.col("__confidence") >= threshold)
         & pl.col("magnesium_mg_per_100g").is_not_null()
         & energy_fits
     ).fill_null(False)
     filled = joined.with_columns(use.alias("__use")).with_columns(
         *(
             pl.when(pl.col("__use"))
-            .then(pl.coalesce(pl.col(col), pl.col(per100) * pl.col("amount_g") / 100))
+            .then(pl.coalesce(pl.col(col), pl.col(per100) * pl.col("__mass_g") / 100))
             .otherwise(pl.col(col))
             .alias(col)
             for col, per100 in NUTRIENTS_PER_100G.items()
         ),
+        pl.when(pl.col("__use") & volume)
+        .then(pl.col("__mass_g"))
+        .otherwise(pl.col("amount_g"))
+        .alias("amount_g"),
         pl.when(pl.col("__use"))
         .then(pl.lit("lookup"))
         .otherwise(pl.col("nutrient_origin"))
