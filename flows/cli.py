@@ -59,7 +59,13 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _run_flow(inbox: Path, warehouse: Path, config: Path | None, backend: str | None) -> dict:
+def _run_flow(
+    inbox: Path,
+    warehouse: Path,
+    config: Path | None,
+    backend: str | None,
+    keep_raw_parquet: bool | None = None,
+) -> dict:
     _quiet_prefect()
     from restless.flows.nightly import nightly
     from restless.warehouse.connection import WarehouseBusy
@@ -70,6 +76,7 @@ def _run_flow(inbox: Path, warehouse: Path, config: Path | None, backend: str | 
             warehouse=str(warehouse),
             config_path=str(config) if config else None,
             fit_backend=backend,
+            keep_raw_parquet=keep_raw_parquet,
         )
     except WarehouseBusy as exc:
         raise _fail(str(exc), EXIT_BUSY) from exc
@@ -100,17 +107,35 @@ def run(
     fit_backend: Annotated[
         FitBackend | None, typer.Option("--fit-backend", help="FIT decoder.")
     ] = None,
+    keep_raw_parquet: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-raw-parquet/--no-keep-raw-parquet",
+            help="Also keep raw accelerometer samples as Parquet beside the warehouse"
+            " (env RESTLESS_KEEP_RAW_PARQUET).",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow once, now."""
     try:
         settings = load_settings(
-            config, inbox, warehouse, fit_backend.value if fit_backend else None
+            config,
+            inbox,
+            warehouse,
+            fit_backend.value if fit_backend else None,
+            keep_raw_parquet=keep_raw_parquet,
         )
     except ConfigError as exc:
         raise _fail(str(exc), EXIT_CONFIG) from exc
     if not settings.inbox.is_dir():
         raise _fail(f"inbox {settings.inbox} is not a folder", EXIT_CONFIG)
-    counts = _run_flow(settings.inbox, settings.warehouse, config, settings.fit_backend)
+    counts = _run_flow(
+        settings.inbox,
+        settings.warehouse,
+        config,
+        settings.fit_backend,
+        settings.keep_raw_parquet,
+    )
     _print_counts(counts)
 
 

@@ -7,6 +7,8 @@
     warehouse = "warehouse/restless.duckdb"
     fit_backend = "sdk"          # or "fitparse"
     lock_wait_s = 30
+    keep_raw_parquet = false     # true: also keep raw accelerometer samples as Parquet
+                                 # in <warehouse folder>/raw/ (env RESTLESS_KEEP_RAW_PARQUET)
 
     [science]                    # optional study-level thresholds
     log_min_energy_kcal = 1000   # a day under this is an incomplete food log
@@ -17,6 +19,10 @@
     timezone = "Europe/Berlin"   # IANA name; else the export's hint, else UTC (warned)
     sex = "female"               # for the magnesium allowance
     birth_year = 1979
+
+    [participants.p01.sensors]   # which ankle a raw accelerometer file is on; wins over
+    "left_ankle.cwa" = "left"    # left/ and right/ folder names. Keys: a file name or glob
+    "AX3_12345*" = "right"       # (with "/": a path) under the participant's inbox folder
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ DEFAULT_INBOX = Path("inbox")
 DEFAULT_WAREHOUSE = Path("warehouse/restless.duckdb")
 DEFAULT_CONFIG = Path("restless.toml")
 FIT_BACKENDS = ("sdk", "fitparse")
+SENSOR_SIDES = ("left", "right")
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -47,6 +55,8 @@ class ParticipantSettings:
     birth_year: int | None = None
     is_pregnant: bool | None = None
     is_lactating: bool | None = None
+    sensors: dict[str, str] = field(default_factory=dict)
+    """File name or glob under the participant's folder -> 'left'/'right' ankle."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,20 @@ class Settings:
     fit_backend: str = "sdk"
     lock_wait_s: float = 30.0
     archive_max_bytes: int = 4 * 1024**3
+    keep_raw_parquet: bool = False
     participants: dict[str, ParticipantSettings] = field(default_factory=dict)
     science: dict[str, object] = field(default_factory=dict)
 
 
 def _participant(pid: str, raw: dict) -> ParticipantSettings:
-    unknown = set(raw) - {"timezone", "sex", "birth_year", "is_pregnant", "is_lactating"}
+    unknown = set(raw) - {
+        "timezone",
+        "sex",
+        "birth_year",
+        "is_pregnant",
+        "is_lactating",
+        "sensors",
+    }
     if unknown:
         raise ConfigError(f"participants.{pid}: unknown keys {sorted(unknown)}")
     tz = raw.get("timezone")
@@ -87,7 +105,37 @@ def _participant(pid: str, raw: dict) -> ParticipantSettings:
         birth_year=birth_year,
         is_pregnant=raw.get("is_pregnant"),
         is_lactating=raw.get("is_lactating"),
+        sensors=_sensors(pid, raw.get("sensors", {})),
     )
+
+
+def _sensors(pid: str, raw: object) -> dict[str, str]:
+    """``[participants.<id>.sensors]``: file name or glob -> 'left' or 'right'."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"participants.{pid}.sensors: a table of file name = side, like"
+            f' "left_ankle.cwa" = "left"'
+        )
+    out: dict[str, str] = {}
+    for pattern, side in raw.items():
+        if not str(pattern).strip():
+            raise ConfigError(f"participants.{pid}.sensors: an empty file name or glob")
+        if side not in SENSOR_SIDES:
+            raise ConfigError(
+                f"participants.{pid}.sensors.{pattern!r}: the side must be 'left' or 'right'"
+                f" (got {side!r})"
+            )
+        out[str(pattern)] = side
+    return out
+
+
+def _flag(name: str, value: object) -> bool:
+    """A boolean setting from TOML (true/false) or the environment (1/0, true/false, ...)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ConfigError(f"{name}: use true or false (got {value!r})")
 
 
 def _science(raw: dict) -> dict[str, object]:
@@ -119,6 +167,7 @@ def load_settings(
     inbox: Path | None = None,
     warehouse: Path | None = None,
     fit_backend: str | None = None,
+    keep_raw_parquet: bool | None = None,
 ) -> Settings:
     """Resolve settings; an explicitly named config file must exist."""
     raw: dict = {}
@@ -136,6 +185,11 @@ def load_settings(
         raise ConfigError(f"fit_backend must be one of {FIT_BACKENDS} (got {backend!r})")
     env_inbox = os.environ.get("RESTLESS_INBOX")
     env_warehouse = os.environ.get("RESTLESS_WAREHOUSE")
+    env_keep_raw = os.environ.get("RESTLESS_KEEP_RAW_PARQUET")
+    if keep_raw_parquet is None and env_keep_raw:
+        keep_raw_parquet = _flag("RESTLESS_KEEP_RAW_PARQUET", env_keep_raw)
+    if keep_raw_parquet is None:
+        keep_raw_parquet = _flag("restless.keep_raw_parquet", main.get("keep_raw_parquet", False))
     participants = {
         str(pid): _participant(str(pid), values)
         for pid, values in raw.get("participants", {}).items()
@@ -147,5 +201,6 @@ def load_settings(
         fit_backend=backend,
         lock_wait_s=float(main.get("lock_wait_s", 30.0)),
         archive_max_bytes=int(main.get("archive_max_bytes", 4 * 1024**3)),
+        keep_raw_parquet=keep_raw_parquet,
         participants=participants,
     )

@@ -28,6 +28,7 @@ from restless.flows.pipeline import (
     recompute_features,
     validate_file,
 )
+from restless.flows.raw_options import RawOptions
 from restless.ingest.base import ReadContext
 from restless.ingest.inbox import InboxFile, UnsafeArchive, expand_archive, scan_inbox
 from restless.ingest.registry import detect_format
@@ -98,8 +99,14 @@ def discover(inbox: Path, scratch: Path, known: set[str], archive_max_bytes: int
 
 
 @task(cache_policy=NONE, name="parse")
-def parse(item: InboxFile, fmt_name: str, ctx: ReadContext, workdir: Path) -> FileLoad:
-    return parse_file(item, FORMATS_BY_NAME[fmt_name], ctx, workdir)
+def parse(
+    item: InboxFile,
+    fmt_name: str,
+    ctx: ReadContext,
+    workdir: Path,
+    raw_options: RawOptions | None = None,
+) -> FileLoad:
+    return parse_file(item, FORMATS_BY_NAME[fmt_name], ctx, workdir, raw_options)
 
 
 @task(cache_policy=NONE, name="validate")
@@ -165,6 +172,7 @@ def _parse_all(
     zones: dict[str, str],
     fit_backend: str,
     workdir: Path,
+    raw_options: RawOptions | None = None,
 ) -> list[FileLoad]:
     futures = []
     for item, fmt_name in items:
@@ -174,7 +182,7 @@ def _parse_all(
             file_id=item.file_id,
             fit_backend=fit_backend,
         )
-        parsed = parse.submit(item, fmt_name, ctx, workdir)
+        parsed = parse.submit(item, fmt_name, ctx, workdir, raw_options)
         futures.append(validate.submit(parsed, workdir))
     return [f.result() for f in futures]
 
@@ -189,6 +197,7 @@ def nightly(
     warehouse: str,
     config_path: str | None = None,
     fit_backend: str | None = None,
+    keep_raw_parquet: bool | None = None,
 ) -> dict:
     """One nightly run over ``inbox`` into ``warehouse``; returns the run's counts."""
     settings = load_settings(
@@ -196,6 +205,7 @@ def nightly(
         inbox=Path(inbox),
         warehouse=Path(warehouse),
         fit_backend=fit_backend,
+        keep_raw_parquet=keep_raw_parquet,
     )
     log = _logger()
     db_path = settings.warehouse
@@ -226,7 +236,8 @@ def nightly(
                 (i, f) for i, f in found.to_parse if not FORMATS_BY_NAME[f].uses_local_time
             ]
             local = [(i, f) for i, f in found.to_parse if FORMATS_BY_NAME[f].uses_local_time]
-            records = _parse_all(utc_first, {}, settings.fit_backend, workdir)
+            raw_options = RawOptions.from_settings(settings)  # ankle sides, raw Parquet
+            records = _parse_all(utc_first, {}, settings.fit_backend, workdir, raw_options)
             hints = {}
             for rec in records:
                 if rec.timezone_hint:
@@ -235,7 +246,7 @@ def nightly(
             for note in warnings:
                 log.warning(note)
             zones = {p.participant_id: p.timezone for p in people}
-            records += _parse_all(local, zones, settings.fit_backend, workdir)
+            records += _parse_all(local, zones, settings.fit_backend, workdir, raw_options)
             loaded = load(db_path, found.decided + records, run_id)
             changed = {p.participant_id for p in people if stored.get(p.participant_id) != p}
             touched = sorted(

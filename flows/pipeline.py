@@ -15,7 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
-from restless.flows.raw_scoring import ankle_side, raw_tables
+from restless.flows.raw_calibration import calibrate_raw
+from restless.flows.raw_options import RawOptions, RawParquet, resolve_side
+from restless.flows.raw_scoring import ankle_side, raw_tables, span_frame
 from restless.flows.scoring import scored_coverage, scored_sleep_epochs
 from restless.ingest.base import Coverage, Format, NothingToLoad, ReadContext, RejectedFile
 from restless.ingest.inbox import InboxFile
@@ -79,8 +81,18 @@ def _derive(table: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
     return convertible(filled), quarantine.cast(QUARANTINE_SCHEMA)
 
 
-def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) -> FileLoad:
-    """Run the format's reader; write its frames as Parquet; never raise for bad input."""
+def parse_file(
+    file: InboxFile,
+    fmt: Format,
+    ctx: ReadContext,
+    workdir: Path,
+    raw_options: RawOptions | None = None,
+) -> FileLoad:
+    """Run the format's reader; write its frames as Parquet; never raise for bad input.
+
+    ``raw_options``: ankle sides from restless.toml and where to keep raw samples (raw
+    acceleration files only; default: sides from folder names, samples not kept).
+    """
     record = base_record(file, "loaded")
     record.format, record.source = fmt.name, fmt.source
     record.replaces_formats = [
@@ -110,23 +122,68 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
     tables = dict(result.tables)
     coverage_of = dict(fmt.coverage)
     source = fmt.source
+    span_of: dict[str, pl.DataFrame] = {}  # derived tables covering the recording's span
     if result.raw is not None:
-        # raw samples are scored here, never stored (flows/raw_scoring.py); each ankle is its
-        # own source so one ankle's file never replaces the other ankle's rows
-        side = ankle_side(file.display_path)
-        source = fmt.source if side == "unknown" else f"{fmt.source}_{side}"
-        record.source = source
+        # raw samples are auto-calibrated in a first pass (flows/raw_calibration.py), scored
+        # (flows/raw_scoring.py) and kept as Parquet only when asked (flows/raw_options.py);
+        # each ankle is its own source so one ankle's file never replaces the other ankle's
+        # rows. The side comes from restless.toml, else from left/right folder names.
+        options = raw_options or RawOptions()
+        side, side_note = resolve_side(
+            options.sensors.get(file.participant_id, {}),
+            file.display_path,
+            ankle_side(file.display_path),
+        )
+        record.warnings.append(side_note)
+        # a file that also brings the reader's own tables (a FIT activity with heart rate,
+        # sleep or monitoring) keeps its source for them; only the scored rows are the ankle's
+        raw_source = f"{fmt.source}_{side}"
+        if not result.tables:
+            raw_source = fmt.source if side == "unknown" else raw_source
+            source = record.source = raw_source
+        kept: RawParquet | None = None
         try:
-            derived, notes = raw_tables(result.raw, side)
+            if options.parquet_dir is not None:
+                kept = RawParquet(
+                    options.parquet_dir, file.participant_id, file.file_id, result.raw
+                )
+            # the scoring below sees the calibrated samples; the Parquet copy the decoded ones
+            result.raw, _, notes = calibrate_raw(result.raw, sink=kept)
+            record.warnings += notes
+            derived, notes = raw_tables(result.raw, side, time_zone=ctx.timezone)
         except Exception as exc:  # a scoring bug must cost one file, never the run
+            if kept is not None:
+                kept.discard()
             record.status = "rejected"
             record.error = f"raw acceleration scoring failed: {type(exc).__name__}: {exc}"
             return record
         record.warnings += notes
+        if kept is not None:
+            try:
+                path = kept.commit()
+                record.warnings.append(
+                    f"raw samples kept as decoded (not auto-calibrated): {kept.rows} rows in"
+                    f" raw/{file.participant_id}/{path.name}"
+                )
+            except Exception as exc:  # the scores still load; the missing copy is an error
+                kept.discard()
+                note = f"raw samples not kept as Parquet: {type(exc).__name__}: {exc}"
+                record.status = "partial"
+                record.error = f"{record.error}; {note}" if record.error else note
         for table, frame in derived.items():
+            column = "epoch_start_at" if "epoch_start_at" in frame.columns else "start_at"
+            if result.tables:  # keep the reader's rows of this table beside the scored ones
+                frame = frame.with_columns(pl.lit(raw_source).alias("source"))
+                if table in tables and tables[table].height:
+                    own = tables[table].with_columns(pl.lit(source).alias("source"))
+                    frame = pl.concat([own, frame], how="diagonal_relaxed")
+                # the rows carry two sources: replace by the file's identity, not by span
+                coverage_of.setdefault(table, Coverage("file"))
             tables[table] = frame
-            column = "start_at" if table == "leg_movements" else "epoch_start_at"
             coverage_of.setdefault(table, Coverage("span", column))
+            span = span_frame(derived, coverage_of[table].column or column)
+            if coverage_of[table].kind == "span" and span.height:
+                span_of[table] = span
     scored, notes = scored_sleep_epochs(fmt, file.path, tables)
     record.warnings += notes
     if scored is not None and scored.height:
@@ -155,7 +212,7 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         )
         raw = frame.select(reader_columns(table)).with_columns(
             pl.lit(file.participant_id).alias("participant_id"),
-            pl.lit(source).alias("source"),
+            frame["source"] if "source" in frame.columns else pl.lit(source).alias("source"),
             pl.lit(file.file_id).alias("file_id"),
         )
         raw_paths[table] = folder / f"raw_{table}.parquet"
@@ -163,6 +220,11 @@ def parse_file(file: InboxFile, fmt: Format, ctx: ReadContext, workdir: Path) ->
         heights[table] = raw.height
     for table, coverage in coverage_of.items():
         covering = raw_paths.get(coverage.dates_from or table)
+        if table in span_of and table in raw_paths:
+            # a raw recording replaces its tables' rows over its whole time span, not only
+            # between its first and last new row (an edge night's window can move)
+            covering = folder / f"span_{table}.parquet"
+            span_of[table].write_parquet(covering)
         if covering is None and coverage.kind != "file":
             continue  # the file brings no rows that define a slice of this table
         record.tables.append(

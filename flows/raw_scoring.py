@@ -13,8 +13,15 @@ ONE streaming pass over ``raw.chunks()`` (memory bounded by a few detection bloc
   detection's non-wear flags (GGIR 2013 rule). A trailing part-epoch keeps its real length.
 * ``sleep_epochs``: van Hees 2015 sustained inactivity bouts (method 'van_hees_sib') on 5-s
   z-angle epochs (:mod:`restless.models.actigraphy_sleep`).
+* ``sleep_periods``: the HDCZA sleep period time window (van Hees 2018) of each noon-to-noon
+  night in the participant's zone, from the same z-angle epochs (``log_type`` 'hdcza',
+  ``period_key`` = the window's start instant in ISO UTC, ``is_nap`` false), for nights with
+  at least :data:`restless.models.params.HDCZA_MIN_COVERED_H` hours recorded. These periods
+  are the night's sleep source only when no other source exists (params.
+  SLEEP_SOURCE_PRIORITY lists raw sources last).
 
-Which ankle: :func:`ankle_side` reads the folder names under the participant folder.
+Which ankle: restless.toml's ``[participants.<id>.sensors]`` (flows/raw_options.py), else
+:func:`ankle_side`, which reads the folder names under the participant folder.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from restless.ingest.base import RawAcceleration
+from restless.models.nights import HDCZA_LOG_TYPE  # ranked last by nights.main_periods
 
 EPOCH_S = 30.0
 SIDE_FOLDERS = {
@@ -80,10 +88,69 @@ def _instants(start, seconds: np.ndarray) -> pl.Series:
     return pl.Series(base + np.round(seconds * 1e6).astype(np.int64)).cast(UTC_US)
 
 
-def raw_tables(raw: RawAcceleration, side: str) -> tuple[dict[str, pl.DataFrame], list[str]]:
-    """Canonical ``leg_movements``, ``movement_epochs`` and ``sleep_epochs`` rows (without
-    lineage) of one raw recording, and warnings recording what was done and with which
-    thresholds."""
+SLEEP_PERIOD_SCHEMA: dict[str, pl.DataType] = {
+    "period_key": pl.String(),
+    "start_at": UTC_US,
+    "end_at": UTC_US,
+    "log_type": pl.String(),
+    "is_nap": pl.Boolean(),
+}
+"""The ``core.sleep_periods`` columns filled here (the vendor columns stay null)."""
+
+
+def _nonwear_at(blocks: pl.DataFrame, instants: pl.Series) -> pl.Series:
+    """Whether each instant falls in a detection block flagged non-wear (GGIR 2013 rule)."""
+    starts = blocks["block_start_at"].cast(pl.Int64).to_numpy()
+    nonwear = blocks["is_nonwear"].fill_null(False).to_numpy()
+    at = np.searchsorted(starts, instants.cast(pl.Int64).to_numpy(), "right") - 1
+    return pl.Series(np.where(at >= 0, nonwear[np.clip(at, 0, None)], False), dtype=pl.Boolean)
+
+
+def hdcza_periods(angles: pl.DataFrame, time_zone: str) -> tuple[pl.DataFrame, str]:
+    """``sleep_periods`` rows (without lineage) of the HDCZA windows of well-covered nights,
+    and a note counting the nights with a window and those skipped.
+
+    ``angles``: ``epoch_start_at`` (UTC, regular 5-s epochs), ``z_angle_deg``. A night whose
+    noon-to-noon window holds under ``params.HDCZA_MIN_COVERED_H`` hours of z-angle is
+    skipped (GGIR ``includenightcrit``), whether or not a still block was found in it.
+    """
+    from restless.models import params
+    from restless.models.actigraphy_sleep import HDCZA_MIN_BLOCK_MIN, hdcza_windows
+
+    nights = hdcza_windows(angles, time_zone)
+    covered = nights.filter(pl.col("covered_h") >= params.HDCZA_MIN_COVERED_H)
+    found = covered.filter(
+        pl.col("spt_start_at").is_not_null() & pl.col("spt_end_at").is_not_null()
+    )
+    periods = found.sort("spt_start_at").select(
+        pl.col("spt_start_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("period_key"),
+        pl.col("spt_start_at").alias("start_at"),
+        pl.col("spt_end_at").alias("end_at"),
+        pl.lit(HDCZA_LOG_TYPE).alias("log_type"),
+        pl.lit(False).alias("is_nap"),
+    )
+    skipped = nights.height - covered.height
+    no_window = covered.height - found.height
+    daysleepers = int(found["is_daysleeper"].sum())
+    note = (
+        f"sleep window (HDCZA, van Hees 2018; nights noon to noon in {time_zone}):"
+        f" {found.height} of {nights.height} nights got a window"
+        f" ({daysleepers} searched 18:00 to 18:00 as a daysleeper),"
+        f" {skipped} skipped for coverage (under {params.HDCZA_MIN_COVERED_H:g} h of the"
+        f" noon-to-noon window recorded), {no_window} without a still block over"
+        f" {HDCZA_MIN_BLOCK_MIN:g} min; an ankle sensor's window is a screening estimate, used"
+        " only for nights without another sleep source"
+    )
+    return periods.cast(SLEEP_PERIOD_SCHEMA), note
+
+
+def raw_tables(
+    raw: RawAcceleration, side: str, *, time_zone: str
+) -> tuple[dict[str, pl.DataFrame], list[str]]:
+    """Canonical ``leg_movements``, ``movement_epochs``, ``sleep_epochs`` and ``sleep_periods``
+    rows (without lineage) of one raw recording, and warnings recording what was done and with
+    which thresholds. ``time_zone``: the participant's IANA zone (``ReadContext.timezone``),
+    which places the noon-to-noon nights of the HDCZA sleep window."""
     from restless.models import legs
     from restless.models import plm_params as P
     from restless.models.actigraphy_sleep import ANGLE_EPOCH_S, _EpochStream, sib_epochs
@@ -122,15 +189,19 @@ def raw_tables(raw: RawAcceleration, side: str) -> tuple[dict[str, pl.DataFrame]
     tables: dict[str, pl.DataFrame] = {}
     # --- leg movements -------------------------------------------------------------------
     if detection is not None:
-        tables["leg_movements"] = detection.movements.select(
-            pl.lit(side).alias("side"),
-            "start_at",
-            "end_at",
-            "duration_s",
-            "peak_g",
-            "area_g_s",
-            "onset_threshold_g",
-            "offset_threshold_g",
+        # is_clm / in_series as scored from this sensor alone (the night's scoring when one
+        # ankle is worn; with two, features.leg_movements holds the bilateral scoring)
+        tables["leg_movements"] = legs.flag_monolateral(
+            detection.movements.select(
+                pl.lit(side).alias("side"),
+                "start_at",
+                "end_at",
+                "duration_s",
+                "peak_g",
+                "area_g_s",
+                "onset_threshold_g",
+                "offset_threshold_g",
+            )
         )
         thr = detection.thresholds()
         fmt = lambda v: "n/a" if v is None else f"{v:.5f}"  # noqa: E731
@@ -157,12 +228,7 @@ def raw_tables(raw: RawAcceleration, side: str) -> tuple[dict[str, pl.DataFrame]
         epoch_start = _instants(raw.start_at, starts)
         is_wear = pl.Series([None] * idx.size, dtype=pl.Boolean)
         if detection is not None and detection.blocks.height:
-            b0 = detection.blocks["block_start_at"].cast(pl.Int64).to_numpy()
-            nonwear = detection.blocks["is_nonwear"].fill_null(False).to_numpy()
-            at = np.clip(
-                np.searchsorted(b0, epoch_start.cast(pl.Int64).to_numpy(), "right") - 1, 0, None
-            )
-            is_wear = pl.Series(~nonwear[at], dtype=pl.Boolean)
+            is_wear = ~_nonwear_at(detection.blocks, epoch_start)
         tables["movement_epochs"] = pl.DataFrame(
             {
                 "epoch_start_at": epoch_start,
@@ -185,12 +251,42 @@ def raw_tables(raw: RawAcceleration, side: str) -> tuple[dict[str, pl.DataFrame]
         tables["sleep_epochs"] = sib_epochs(angles).select(
             "epoch_start_at", "epoch_s", "activity", "is_asleep", "method"
         )
+        # --- HDCZA sleep period time window per noon-to-noon night ---------------------------
+        # non-wear time counts as no movement, GGIR's default (HASPT.ignore.invalid = FALSE):
+        # masking it would cut nights whose hour-long still stretches look unworn
+        periods, note = hdcza_periods(angles, time_zone)
+        notes.append(note)
+        if periods.height:
+            tables["sleep_periods"] = periods
     else:
         notes.append(
             f"sleep/wake (van_hees_sib) not scored: the recording is shorter than one"
-            f" {ANGLE_EPOCH_S:g}-s epoch"
+            f" {ANGLE_EPOCH_S:g}-s epoch (no HDCZA sleep window either)"
         )
     return tables, notes
 
 
-__all__ = ["EPOCH_S", "ankle_side", "raw_tables"]
+def span_frame(derived: dict[str, pl.DataFrame], column: str) -> pl.DataFrame:
+    """Two instants, under ``column``, bounding the recording: the first 30-s epoch's start
+    and the last epoch's end (its own length). The flow uses it as the coverage of every
+    table derived from the recording, so a re-import replaces rows anywhere in that span."""
+    epochs = derived.get("movement_epochs")
+    bounds: list = []
+    if epochs is not None and epochs.height:
+        ends = pl.col("epoch_start_at") + pl.duration(
+            microseconds=(pl.col("epoch_s") * 1e6).round().cast(pl.Int64)
+        )
+        bounds = list(
+            epochs.select(pl.col("epoch_start_at").min().alias("a"), ends.max().alias("b")).row(0)
+        )
+    return pl.DataFrame({column: bounds}, schema={column: UTC_US})
+
+
+__all__ = [
+    "EPOCH_S",
+    "HDCZA_LOG_TYPE",
+    "ankle_side",
+    "hdcza_periods",
+    "raw_tables",
+    "span_frame",
+]

@@ -225,13 +225,17 @@ class LegMovement(Lineage):
     """Grain: one monolateral leg movement detected in one ankle sensor's raw acceleration.
     Key: (participant_id, source, side, start_at).
 
-    Detected by restless.models.legs (noise-adaptive hysteresis, DESIGN.md section 5) before
-    the WASM 2016 rules: the bilateral merge, the CLM limits and PLM series need both ankles'
-    files and are applied at the features stage. ``side`` comes from the folder the file sits
-    in (``left``/``right``, ``left_ankle``/``right_ankle``), else 'unknown'. ``peak_g`` and
-    ``area_g_s`` are above the resting baseline; the thresholds are those of the detection
-    block holding the onset. Actigraphic leg movements are screening estimates, not
-    polysomnography.
+    Detected by restless.models.legs (noise-adaptive hysteresis, DESIGN.md section 5).
+    ``side`` comes from the folder the file sits in (``left``/``right``,
+    ``left_ankle``/``right_ankle``), else 'unknown'. ``peak_g`` and ``area_g_s`` are above the
+    resting baseline; the thresholds are those of the detection block holding the onset.
+
+    ``is_clm`` and ``in_series`` are the WASM 2016 candidate-LM and PLM-series flags as scored
+    from this sensor alone (``legs.flag_monolateral``: the flags of the scored movement holding
+    the row), at load. With one ankle worn that is the night's scoring; with two ankles the
+    bilateral scoring that the nightly indices use is in features.leg_movements. Rows loaded
+    before migration 010 were flagged by that migration with the same rules.
+    Actigraphic leg movements are screening estimates, not polysomnography.
     """
 
     side: str = pa.Field(isin=LEG_SIDES)
@@ -242,10 +246,22 @@ class LegMovement(Lineage):
     area_g_s: float = pa.Field(ge=0, nullable=True)
     onset_threshold_g: float = pa.Field(ge=0, nullable=True)
     offset_threshold_g: float = pa.Field(ge=0, nullable=True)
+    is_clm: bool = pa.Field(
+        description="candidate LM (WASM 2016) as scored from this sensor alone; with two ankles"
+        " the bilateral scoring that the nightly indices use is in features.leg_movements"
+    )
+    in_series: bool = pa.Field(
+        description="in a PLM series as scored from this sensor alone; with two ankles the"
+        " bilateral scoring that the nightly indices use is in features.leg_movements"
+    )
 
     @pa.dataframe_check
     def ends_after_start(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("end_at") > pl.col("start_at"))
+
+    @pa.dataframe_check
+    def series_members_are_clms(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col("in_series") | pl.col("is_clm"))
 
 
 CORE_MODELS: dict[str, type[Lineage]] = {

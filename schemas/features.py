@@ -99,16 +99,26 @@ class Nightly(_Intake):
     plms_*, periodicity_index, plmw_index, lm_pre_sleep_count) are actigraphic screening
     estimates from raw ankle acceleration (``restlessness_method`` 'raw_accel', which then
     takes precedence over the vendor and epoch proxies), null without leg-movement data.
+
+    ``vendor_sleep_score`` and ``vendor_restfulness_score`` are the night's own sleep
+    source's numbers (0-100, higher = better; never another vendor's, never rescaled):
+    the overall nightly score (Oura's sleep score, WHOOP's sleep performance %, Garmin's
+    overall sleep score) and how undisturbed the night was (Oura's ``restfulness``
+    contributor, Garmin's restlessness score; null for vendors without one). A
+    **score-only night** is a night that has vendor scores but no sleep period (an Oura
+    ``daily_sleep`` export without ``sleep`` documents): ``sleep_source`` is the vendor,
+    ``sleep_period_key``, the window (onset, offset, time in bed), the sleep metrics and the
+    restlessness columns are null and ``coverage`` is 0.0 (no stage covers any of it).
     """
 
     participant_id: str
     night_date: pl.Date
     timezone: str
     sleep_source: str
-    sleep_period_key: str
+    sleep_period_key: str = pa.Field(nullable=True)
     sleep_onset_at: UtcInstant = pa.Field(nullable=True)
     sleep_offset_at: UtcInstant = pa.Field(nullable=True)
-    time_in_bed_min: float = pa.Field(gt=0, le=DAY_MIN)
+    time_in_bed_min: float = pa.Field(gt=0, le=DAY_MIN, nullable=True)
     tst_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
     sol_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
     waso_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
@@ -131,11 +141,39 @@ class Nightly(_Intake):
     active_min: float = pa.Field(ge=0, le=DAY_MIN, nullable=True)
     plmw_index: float = pa.Field(ge=0, nullable=True)
     lm_pre_sleep_count: int = pa.Field(ge=0, nullable=True)
+    vendor_sleep_score: float = pa.Field(ge=0, le=100, nullable=True)
+    vendor_restfulness_score: float = pa.Field(ge=0, le=100, nullable=True)
 
     class Config:
         strict = True
         coerce = True
         unique: ClassVar[list[str]] = ["participant_id", "night_date"]
+
+    @pa.dataframe_check
+    def period_or_scores(cls, data) -> pl.LazyFrame:
+        """A night has a sleep period (and its time in bed), or else is score-only: no
+        window, no sleep or restlessness numbers, coverage 0 and at least one vendor score."""
+        no_period = pl.col("sleep_period_key").is_null()
+        empty = pl.all_horizontal(
+            pl.col(c).is_null()
+            for c in (
+                "sleep_onset_at",
+                "sleep_offset_at",
+                "time_in_bed_min",
+                "tst_min",
+                "restless_min",
+                "restlessness_method",
+            )
+        )
+        scored = (
+            pl.col("vendor_sleep_score").is_not_null()
+            | pl.col("vendor_restfulness_score").is_not_null()
+        )
+        return data.lazyframe.select(
+            pl.when(no_period)
+            .then(empty & (pl.col("coverage") == 0) & scored)
+            .otherwise(pl.col("time_in_bed_min").is_not_null())
+        )
 
     @pa.dataframe_check
     def offset_after_onset(cls, data) -> pl.LazyFrame:
@@ -160,13 +198,20 @@ class Nightly(_Intake):
 RESPONSE_COMPARISONS = ("rda", "supplement", "correlation")
 RESPONSE_STATUSES = ("ok", "insufficient_data")
 SLEEP_MEASURES = ("waso_min", "sleep_efficiency")
-"""Response measures that come from the sleep period alone (no restlessness method)."""
+"""Response measures that come from the sleep period alone."""
+VENDOR_SCORE_MEASURES = ("vendor_restfulness_score", "vendor_sleep_score")
+"""Response measures that are the sleep source's own nightly scores (0-100, higher = better)."""
+METHODLESS_MEASURES = (*SLEEP_MEASURES, *VENDOR_SCORE_MEASURES)
+"""Response measures that carry no restlessness method (they do not depend on one)."""
 
 
 class MagnesiumResponse(pa.DataFrameModel):
     """Grain: one participant, measure, comparison and night set. Key: (participant_id,
     measure, comparison, sleep_source, restlessness_method); ``restlessness_method`` is null
-    for the sleep measures (``waso_min``, ``sleep_efficiency``), which do not depend on it.
+    for the measures that do not depend on it (METHODLESS_MEASURES): the sleep measures
+    ``waso_min`` and ``sleep_efficiency``, and the vendor's own scores
+    ``vendor_restfulness_score`` and ``vendor_sleep_score`` (0-100, higher = better: a
+    calmer or better night, so a positive difference favours group a).
 
     A row compares nights of one ``sleep_source`` (one device's staging) and, for
     ``restless_min``, one ``restlessness_method``: methods and devices are never pooled.
@@ -175,7 +220,8 @@ class MagnesiumResponse(pa.DataFrameModel):
     b = the other nights; ``supplement_start_date``/``supplement_stop_date`` say where) and
     'correlation' (Spearman rank correlation of day D's ``magnesium_total_mg`` with night D's
     measure). ``mean_a``, ``mean_b``, ``difference`` (a - b) are in the measure's unit
-    (minutes, or percent for efficiency); ``ci_low``/``ci_high`` bound the difference, or
+    (minutes, percent for efficiency, score points for vendor scores); ``ci_low``/``ci_high``
+    bound the difference, or
     ``spearman_rho`` for 'correlation' (weekly block bootstrap, percentile). Statistics are
     null unless ``status`` is 'ok'. Every row is an association, never evidence of effect.
     """
@@ -214,9 +260,10 @@ class MagnesiumResponse(pa.DataFrameModel):
 
     @pa.dataframe_check
     def method_only_for_restlessness(cls, data) -> pl.LazyFrame:
-        """Sleep measures carry no restlessness method; every other measure names one."""
-        is_sleep = pl.col("measure").is_in(SLEEP_MEASURES)
-        return data.lazyframe.select(is_sleep == pl.col("restlessness_method").is_null())
+        """Sleep measures and vendor scores carry no restlessness method; every other
+        measure names one."""
+        methodless = pl.col("measure").is_in(METHODLESS_MEASURES)
+        return data.lazyframe.select(methodless == pl.col("restlessness_method").is_null())
 
     @pa.dataframe_check
     def groups_add_up(cls, data) -> pl.LazyFrame:
@@ -302,8 +349,72 @@ class ImiHistogram(pa.DataFrameModel):
         unique: ClassVar[list[str]] = ["participant_id", "night_date", "scale", "bin_lo_s"]
 
 
+LEG_MOVEMENT_SIDES = ("left", "right", "unknown", "left+right", "left+unknown", "right+unknown")
+
+
+class ScoredLegMovement(pa.DataFrameModel):
+    """Grain: one scored leg movement of one participant-night (features.leg_movements).
+
+    Key: (participant_id, night_date, start_at). Actigraphic screening estimates from ankle
+    acceleration, not polysomnography. The movements that features.nightly's leg-movement
+    columns count: the night's monolateral LMs (core.leg_movements) with onset from one hour
+    before sleep onset to sleep offset, after the WASM 2016 bilateral merge, CLM rule and PLM
+    series (restless.models.legs.score_movements over that window, both ankles together).
+    ``sides``: the ankle(s) in the movement ('left+right' = a bilateral movement; a sensor of
+    unknown side stands in for a missing leg). ``series_id``: 1, 2, ... in time order within
+    the night, null outside series. ``imi_s``: onset minus the previous movement's onset (null
+    for the first of the window). ``is_periodic_imi``: the IMI counts toward the periodicity
+    index. ``in_sleep_period``: onset inside the sleep window the nightly indices use
+    ([sleep_onset_at, sleep_offset_at), or the whole HDCZA window when the night's period is
+    the ankle's own; false = the hour before it). ``in_sleep``: onset in an epoch scored
+    asleep, from the per-epoch sleep/wake the nightly indices use (false for wake, before
+    sleep onset, or in no scored epoch); null when the night has no per-epoch sleep/wake, and
+    then the whole period counts as sleep.
+    So ``plms_count`` = rows with ``in_series`` and ``in_sleep_period`` and ``in_sleep`` not
+    false. With one ankle worn the flags equal core.leg_movements' own.
+    """
+
+    participant_id: str
+    night_date: pl.Date
+    start_at: UtcInstant
+    end_at: UtcInstant
+    duration_s: float = pa.Field(gt=0, le=24 * 3600)
+    peak_g: float = pa.Field(ge=0, nullable=True)
+    area_g_s: float = pa.Field(ge=0, nullable=True)
+    sides: str = pa.Field(isin=LEG_MOVEMENT_SIDES)
+    n_monolateral: int = pa.Field(ge=1)
+    is_clm: bool
+    imi_s: float = pa.Field(ge=0, nullable=True)
+    in_series: bool
+    series_id: int = pa.Field(ge=1, nullable=True)
+    is_periodic_imi: bool
+    in_sleep_period: bool
+    in_sleep: bool = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def ends_after_start(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("end_at") > pl.col("start_at"))
+
+    @pa.dataframe_check
+    def series_are_clms_with_an_id(cls, data) -> pl.LazyFrame:
+        series = pl.col("in_series")
+        return data.lazyframe.select(
+            (~series | pl.col("is_clm")) & (series == pl.col("series_id").is_not_null())
+        )
+
+    @pa.dataframe_check
+    def sleep_is_inside_the_period(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(_null_ok(~pl.col("in_sleep") | pl.col("in_sleep_period")))
+
+    class Config:
+        strict = True
+        coerce = True
+        unique: ClassVar[list[str]] = ["participant_id", "night_date", "start_at"]
+
+
 FEATURE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "imi_histogram": ImiHistogram,
+    "leg_movements": ScoredLegMovement,
     "daily_intake": DailyIntake,
     "nightly": Nightly,
     "magnesium_response": MagnesiumResponse,

@@ -22,7 +22,6 @@ from garmin_fit_sdk import Decoder, Profile, Stream, expand_heart_rates
 from polars.testing import assert_frame_equal
 
 from restless.demo.fit_writer import (
-    AccelCalibration,
     MonitoringEpoch,
     write_accelerometer_file,
     write_monitoring_file,
@@ -420,32 +419,6 @@ def test_timezone_hint_only_for_whole_hours(tmp_path: Path) -> None:
         path = tmp_path / f"m{offset}.fit"
         write_monitoring_file(path, epochs=epochs, local_offset_s=offset, time_created_utc=T0)
         assert read(path, ctx()).timezone_hint == hint
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_accelerometer_constant_acceleration(tmp_path: Path, backend: str) -> None:
-    start = datetime(2024, 3, 2, 3, 0, 10, tzinfo=UTC)  # 10 s into an epoch
-    rotated = AccelCalibration(orientation_matrix=(0, 1, 0, -1, 0, 0, 0, 0, 1))
-    for name, calibration, sample, mg in [
-        ("still", AccelCalibration(), (0.0, 0.0, 1.5), 500.0),  # |1.5 g| - 1 g
-        ("gravity", rotated, (0.6, 0.0, 0.8), 0.0),  # magnitude exactly 1 g
-        ("calibrated", None, (0.0, 0.3, 0.4), 500.0),  # 1 g - 0.5 g, float32 g fields
-    ]:
-        path = tmp_path / f"{name}.fit"
-        write_accelerometer_file(
-            path,
-            start_utc=start,
-            samples_g=[sample] * (25 * 65),
-            sample_rate_hz=25,
-            time_created_utc=start,
-            calibration=calibration,
-        )
-        epochs = read(path, ctx(backend)).tables["movement_epochs"]
-        assert epochs["epoch_start_at"].to_list() == [
-            datetime(2024, 3, 2, 3, 0, s, tzinfo=UTC) for s in (0, 30)
-        ] + [datetime(2024, 3, 2, 3, 1, 0, tzinfo=UTC)]
-        assert epochs["mean_accel_mg"].to_list() == pytest.approx([mg] * 3, abs=0.5), name
-        assert epochs["epoch_s"].to_list() == [30.0] * 3
 
 
 def test_accelerometer_without_calibration_is_skipped(tmp_path: Path) -> None:

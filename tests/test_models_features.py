@@ -264,13 +264,27 @@ def test_schemas_reject_broken_rows() -> None:
     assert {"daily_intake": DailyIntake, "nightly": Nightly} == {
         k: FEATURE_MODELS[k] for k in ("daily_intake", "nightly")
     }
-    assert set(FEATURE_MODELS) == {"daily_intake", "nightly", "magnesium_response", "imi_histogram"}
+    assert set(FEATURE_MODELS) == {
+        "daily_intake",
+        "nightly",
+        "magnesium_response",
+        "imi_histogram",
+        "leg_movements",
+    }
 
 
 def test_params_are_recorded_as_json() -> None:
     recorded = json.loads(json.dumps(params.as_dict()))
     assert recorded["night_boundary_hour"] == 12
-    assert recorded["sleep_source_priority"][:1] == ["axivity"]
+    assert recorded["sleep_source_priority"][:1] == ["actigraph"]
+    assert recorded["sleep_source_priority"][-5:] == [  # raw recordings' own windows last
+        "axivity",
+        "geneactiv",
+        "actigraph_raw",
+        "matrix",
+        "raw_csv",
+    ]
+    assert recorded["hdcza_min_covered_h"] == 16.0
     assert [31, 50, 420.0, 320.0, 360.0, 320.0] in recorded["magnesium_rda_mg"]
     assert recorded["magnesium_supplement_ul_mg"][-1] == [9, 200, 350.0]
     assert recorded["log_min_energy_kcal"] == 1000.0
@@ -309,3 +323,159 @@ def test_real_fitbit_log_reproduces_the_vendor_summary() -> None:
         }
     )
     assert_frame_equal(got, expected)
+
+
+# --- Vendor scores and score-only nights --------------------------------------------------
+
+
+def oura_day_scores(day: date, **scores: float) -> pl.DataFrame:
+    """core.vendor_scores rows of one Oura daily_sleep document (``day`` = Oura's day)."""
+    return pl.DataFrame(
+        {
+            **lineage("oura", len(scores)),
+            "local_date": [day] * len(scores),
+            "period_key": [None] * len(scores),
+            "score_name": list(scores),
+            "value": list(scores.values()),
+        },
+        schema_overrides={"period_key": pl.String},
+    )
+
+
+def test_score_only_night_from_oura_daily_sleep() -> None:
+    # Oura day 12 scores the sleep that ended on the 12th = night 11, which has a Fitbit
+    # period: the row stays Fitbit's and takes no Oura number (vendors are never mixed).
+    # Oura day 13 = night 12, which has no period at all: a score-only row. Day 12's intake
+    # (300 mg, 2,000 kcal, untimed) is that night's exposure: complete log, 3-day mean over
+    # complete days 10 and 12 = (450 + 300) / 2, no evening window without an onset.
+    core = scenario()
+    core["vendor_scores"] = pl.concat(
+        [
+            oura_day_scores(D12, oura_sleep_score=90.0, oura_contributor_restfulness=60.0),
+            oura_day_scores(
+                date(2026, 1, 13),
+                oura_sleep_score=82.0,
+                oura_contributor_restfulness=71.0,
+                oura_contributor_timing=50.0,
+            ),
+        ]
+    )
+    nightly = compute_features(core, PEOPLE)["nightly"]
+    got = nightly.select(
+        "night_date",
+        "timezone",
+        "sleep_source",
+        "sleep_period_key",
+        "sleep_onset_at",
+        "time_in_bed_min",
+        "tst_min",
+        "restlessness_method",
+        "restless_min",
+        "coverage",
+        "vendor_sleep_score",
+        "vendor_restfulness_score",
+        "magnesium_total_mg",
+        "magnesium_3d_mean_mg",
+        "magnesium_evening_mg",
+        "energy_kcal",
+        "is_log_complete",
+    )
+    expected = pl.DataFrame(
+        {
+            "night_date": [D10, D11, D12],
+            "timezone": ["Europe/Berlin"] * 3,
+            "sleep_source": ["fitbit", "fitbit", "oura"],
+            "sleep_period_key": ["k10", "k11", None],
+            "sleep_onset_at": [u("2026-01-10T21:00"), u("2026-01-11T23:30"), None],
+            "time_in_bed_min": [480.0, 420.0, None],
+            "tst_min": [475.0, 400.0, None],
+            "restlessness_method": ["vendor_restless", None, None],
+            "restless_min": [5.0, None, None],
+            "coverage": [1.0, 0.0, 0.0],
+            "vendor_sleep_score": [None, None, 82.0],
+            "vendor_restfulness_score": [None, None, 71.0],
+            "magnesium_total_mg": [450.0, 100.0, 300.0],
+            "magnesium_3d_mean_mg": [450.0, 450.0, 375.0],
+            "magnesium_evening_mg": [350.0, None, None],
+            "energy_kcal": [1500.0, 500.0, 2000.0],
+            "is_log_complete": [True, False, True],
+        },
+        schema_overrides={
+            "sleep_onset_at": pl.Datetime("us", "UTC"),
+            "vendor_sleep_score": pl.Float64,
+            "vendor_restfulness_score": pl.Float64,
+        },
+    )
+    assert_frame_equal(got, expected)
+    assert nightly.filter(pl.col("night_date") == D12)["lm_count"].to_list() == [None]
+
+
+def test_vendor_scores_come_from_the_nights_own_source() -> None:
+    # WHOOP night 10 (sleep performance 77 % on the period) and Garmin night 11 (overall 81,
+    # restlessness score 64 on the period); Oura daily scores exist for both nights (days 11
+    # and 12) and must not leak into them. No intake: nightly rows still come out.
+    periods = pl.DataFrame(
+        {
+            "participant_id": ["p1", "p1"],
+            "source": ["whoop", "garmin_fit"],
+            "file_id": ["w", "g"],
+            "period_key": ["w10", "g11"],
+            "start_at": [u("2026-01-10T22:00"), u("2026-01-11T22:00")],
+            "end_at": [u("2026-01-11T06:00"), u("2026-01-12T06:00")],
+            "vendor_sleep_score": [77.0, 81.0],
+            "vendor_restlessness_score": [None, 64.0],
+        }
+    )
+    core = {
+        "sleep_periods": periods,
+        "vendor_scores": pl.concat(
+            [
+                oura_day_scores(D11, oura_sleep_score=50.0, oura_contributor_restfulness=40.0),
+                oura_day_scores(D12, oura_sleep_score=55.0, oura_contributor_restfulness=45.0),
+            ]
+        ),
+    }
+    got = compute_features(core, PEOPLE)["nightly"].select(
+        "night_date", "sleep_source", "vendor_sleep_score", "vendor_restfulness_score"
+    )
+    expected = pl.DataFrame(
+        {
+            "night_date": [D10, D11],
+            "sleep_source": ["whoop", "garmin_fit"],
+            "vendor_sleep_score": [77.0, 81.0],
+            "vendor_restfulness_score": [None, 64.0],
+        },
+        schema_overrides={"vendor_restfulness_score": pl.Float64},
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_nightly_schema_keeps_score_only_rows_honest() -> None:
+    core = scenario()
+    core["vendor_scores"] = oura_day_scores(date(2026, 1, 13), oura_sleep_score=82.0)
+    nightly = compute_features(core, PEOPLE)["nightly"]
+    Nightly.validate(nightly, lazy=True)
+    score_only = pl.col("sleep_period_key").is_null()
+    broken = [
+        # a score-only row without any score
+        nightly.with_columns(
+            pl.when(score_only)
+            .then(None)
+            .otherwise(pl.col("vendor_sleep_score"))
+            .alias("vendor_sleep_score")
+        ),
+        # a score-only row with a window
+        nightly.with_columns(
+            pl.when(score_only)
+            .then(pl.lit(60.0))
+            .otherwise(pl.col("time_in_bed_min"))
+            .alias("time_in_bed_min")
+        ),
+        # a period without its time in bed
+        nightly.with_columns(
+            pl.when(score_only).then(pl.col("time_in_bed_min")).alias("time_in_bed_min")
+        ),
+    ]
+    for frame in broken:
+        with pytest.raises(pandera.errors.SchemaErrors):
+            Nightly.validate(frame, lazy=True)

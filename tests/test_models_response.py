@@ -30,12 +30,15 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
     "sleep_source": pl.String(),
     "restlessness_method": pl.String(),
     "restless_min": pl.Float64(),
+    "plms_index": pl.Float64(),
     "waso_min": pl.Float64(),
     "sleep_efficiency": pl.Float64(),
     "magnesium_total_mg": pl.Float64(),
     "magnesium_pct_rda": pl.Float64(),
     "magnesium_supplement_mg": pl.Float64(),
     "is_log_complete": pl.Boolean(),
+    "vendor_sleep_score": pl.Float64(),
+    "vendor_restfulness_score": pl.Float64(),
 }
 DEFAULTS = {
     "participant_id": "p1",
@@ -247,6 +250,84 @@ def test_methods_and_devices_are_never_mixed() -> None:
     assert row(out, measure="waso_min", comparison="rda", sleep_source="fitbit")[
         "difference"
     ] == pytest.approx(-10.0)
+    MagnesiumResponse.validate(out, lazy=True)
+
+
+# --- The PLMS index of raw ankle nights ------------------------------------------------------
+
+
+def test_plms_index_is_compared_per_raw_accel_method() -> None:
+    # Raw ankle nights: PLMS index 10, 14 after days at or above the allowance, 30, 22 below:
+    # mean_a = 12, mean_b = 26, difference -14 (fewer PLMS per hour in group a). The nights'
+    # restless minutes give their own rows; both carry the method 'raw_accel'.
+    frame = nights(
+        sleep_source=["axivity_left"] * 4,
+        restlessness_method=["raw_accel"] * 4,
+        magnesium_pct_rda=[150.0, 110.0, 60.0, 90.0],
+        plms_index=[10.0, 14.0, 30.0, 22.0],
+        restless_min=[3.0, 4.0, 9.0, 7.0],
+    )
+    out = magnesium_response(frame, min_nights_per_group=2, min_nights_correlation=4)
+    assert set(out["measure"]) == {"plms_index", "restless_min"}
+    plms = row(out, measure="plms_index", comparison="rda")
+    assert (plms["mean_a"], plms["mean_b"], plms["difference"]) == (12.0, 26.0, -14.0)
+    assert plms["restlessness_method"] == "raw_accel" and plms["status"] == "ok"
+    # totals 480, 352, 192, 288 mg rank 4, 3, 1, 2; PLMS index ranks 1, 2, 4, 3: rho = -1
+    corr = row(out, measure="plms_index", comparison="correlation")
+    assert corr["spearman_rho"] == pytest.approx(-1.0)
+    MagnesiumResponse.validate(out, lazy=True)
+
+
+# --- Vendor scores as measures -------------------------------------------------------------
+
+
+def test_vendor_scores_are_methodless_measures_higher_is_better() -> None:
+    # Score-only Oura nights (no sleep period: no method, no restless minutes). Nights 1-2 at
+    # or above the allowance score restfulness 90, 80; nights 3-4 below score 60, 70:
+    # mean_a = 85, mean_b = 65, difference +20 (a calmer night in group a). Sleep scores
+    # 88, 86 vs 70, 74 -> +15.
+    frame = nights(
+        sleep_source=["oura"] * 4,
+        restlessness_method=[None] * 4,
+        magnesium_pct_rda=[150.0, 110.0, 60.0, 90.0],
+        vendor_restfulness_score=[90.0, 80.0, 60.0, 70.0],
+        vendor_sleep_score=[88.0, 86.0, 70.0, 74.0],
+    )
+    out = magnesium_response(frame, min_nights_per_group=2, min_nights_correlation=4)
+    assert set(out["measure"]) == {"vendor_restfulness_score", "vendor_sleep_score"}
+    assert out["restlessness_method"].null_count() == out.height  # never a method
+    calm = row(out, measure="vendor_restfulness_score", comparison="rda")
+    assert (calm["mean_a"], calm["mean_b"], calm["difference"]) == (85.0, 65.0, 20.0)
+    assert calm["sleep_source"] == "oura" and calm["status"] == "ok"
+    score = row(out, measure="vendor_sleep_score", comparison="rda")
+    assert score["difference"] == 15.0
+    # totals 480, 352, 192, 288 mg rank 4, 3, 1, 2; restfulness ranks 4, 3, 1, 2: rho = 1
+    corr = row(out, measure="vendor_restfulness_score", comparison="correlation")
+    assert corr["spearman_rho"] == pytest.approx(1.0)
+    MagnesiumResponse.validate(out, lazy=True)
+    # a vendor score with a restlessness method breaks the contract
+    broken = out.with_columns(pl.lit("epoch_movement").alias("restlessness_method"))
+    with pytest.raises(pandera.errors.SchemaErrors):
+        MagnesiumResponse.validate(broken, lazy=True)
+
+
+def test_unknown_magnesium_gives_insufficient_data_with_no_nights_compared() -> None:
+    # A MyFitnessPal log: complete days (enough calories) but no magnesium at all.
+    frame = nights(
+        sleep_source=["oura"] * 30,
+        restlessness_method=[None] * 30,
+        magnesium_total_mg=[None] * 30,
+        magnesium_pct_rda=[None] * 30,
+        vendor_restfulness_score=[float(60 + i % 30) for i in range(30)],
+    )
+    out = magnesium_response(frame)
+    assert set(out["status"]) == {"insufficient_data"}
+    for comparison in ("rda", "correlation"):
+        got = row(out, measure="vendor_restfulness_score", comparison=comparison)
+        assert got["nights_compared"] == 0 and got["first_night_date"] is None
+    supp = row(out, measure="vendor_restfulness_score", comparison="supplement")
+    assert (supp["nights_group_a"], supp["nights_group_b"]) == (0, 30)
+    assert supp["supplement_start_date"] is None
     MagnesiumResponse.validate(out, lazy=True)
 
 

@@ -280,7 +280,7 @@ def test_imi_histogram_of_a_periodic_series_hand_counted() -> None:
             "is_asleep": pl.Boolean,
         }
     )
-    rows, hist = leg_night_rows(nights, moves, empty_epochs)
+    rows, hist, _ = leg_night_rows(nights, moves, empty_epochs)
     assert rows["plms_count"][0] == 6
     linear = hist.filter(pl.col("scale") == "linear")
     assert linear.filter(pl.col("imi_count") > 0).select("bin_lo_s", "imi_count").rows() == [

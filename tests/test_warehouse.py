@@ -271,7 +271,7 @@ def test_a_damaged_copy_never_replaces_a_complete_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "table", ["daily_intake", "nightly", "magnesium_response", "imi_histogram"]
+    "table", ["daily_intake", "nightly", "magnesium_response", "imi_histogram", "leg_movements"]
 )
 def test_feature_ddl_matches_the_pandera_contract(tmp_path: Path, table: str) -> None:
     from restless.schemas.features import FEATURE_MODELS

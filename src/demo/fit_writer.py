@@ -22,7 +22,8 @@ field:
 * accelerometer (``file_id.type = activity``): one ``accelerometer_data`` message per
   second of raw counts, after a ``three_d_sensor_calibration`` message that turns
   counts into g: ``g = (counts - level_shift - offset_cal) * factor / divisor``,
-  then the orientation matrix.
+  then the orientation matrix; optionally logging pauses and heart-rate ``record``
+  messages in between, as activity files carry them.
 
 Every writer is deterministic: the same inputs give the same bytes (no clock reads,
 no randomness, messages in input order).
@@ -45,6 +46,7 @@ DEFAULT_PRODUCT = 1837  # garmin_product vivo_fit, the device of the real Monito
 SLEEP_FILE_TYPE = 49  # Garmin's sleep file type (not in the public profile)
 
 MESG_FILE_ID = 0
+MESG_RECORD = 20
 MESG_DEVICE_INFO = 23
 MESG_MONITORING = 55
 MESG_MONITORING_INFO = 103
@@ -301,17 +303,28 @@ def write_accelerometer_file(
     calibration: AccelCalibration | None = AccelCalibration(),
     write_calibration: bool = True,
     serial_number: int = 3_900_000_001,
+    pauses_ms: Mapping[int, int] | None = None,
+    heart_rates: Sequence[tuple[datetime, int]] = (),
 ) -> None:
     """Raw accelerometer samples (in g) as ``accelerometer_data`` counts, one message per second.
 
     ``calibration`` converts g to counts; ``write_calibration=False`` leaves out the
     ``three_d_sensor_calibration`` message, so a reader cannot convert the counts.
     ``calibration=None`` writes ``calibrated_accel_*`` (g, float32) instead of counts.
+    ``pauses_ms`` maps a sample index (a message boundary: a multiple of
+    ``sample_rate_hz``) to a logging pause in ms before it: that sample and all later
+    ones are written that much later, as when a device stops logging for a while.
+    ``heart_rates`` are (instant, bpm) written as ``record`` messages (activity files
+    carry them), each before the first accelerometer message at or after its second.
     """
     if not 1 <= sample_rate_hz <= 127:
         raise ValueError("sample_rate_hz must be 1-127 (one message per second, 255-byte fields)")
+    pauses = dict(pauses_ms or {})
+    if any(i % sample_rate_hz or ms < 0 for i, ms in pauses.items()):
+        raise ValueError("pauses must start at a message boundary and be >= 0 ms")
     start = _fit_seconds(start_utc)
     start_ms = round((start_utc.timestamp() - math.floor(start_utc.timestamp())) * 1000)
+    records = sorted((_fit_seconds(at), bpm) for at, bpm in heart_rates)
     messages = _header_messages("activity", time_created_utc, serial_number, DEFAULT_PRODUCT)
     if calibration is not None and write_calibration:
         messages.append(
@@ -327,9 +340,14 @@ def write_accelerometer_file(
             }
         )
     per_message = sample_rate_hz
+    paused_ms = 0
     for first in range(0, len(samples_g), per_message):
         chunk = samples_g[first : first + per_message]
-        offset_ms = first * 1000 // sample_rate_hz + start_ms
+        paused_ms += pauses.get(first, 0)
+        offset_ms = first * 1000 // sample_rate_hz + start_ms + paused_ms
+        while records and records[0][0] <= start + offset_ms // 1000:
+            at, bpm = records.pop(0)
+            messages.append({"mesg_num": MESG_RECORD, "timestamp": at, "heart_rate": bpm})
         mesg: dict[str, Any] = {
             "mesg_num": MESG_ACCELEROMETER_DATA,
             "timestamp": start + offset_ms // 1000,
@@ -344,6 +362,9 @@ def write_accelerometer_file(
             for axis, name in enumerate(("x", "y", "z")):
                 mesg[f"accel_{name}"] = [c[axis] for c in counts]
         messages.append(mesg)
+    messages.extend(
+        {"mesg_num": MESG_RECORD, "timestamp": at, "heart_rate": bpm} for at, bpm in records
+    )
     _write(path, messages)
 
 

@@ -74,7 +74,8 @@ class Coverage:
 class RawAcceleration:
     """Raw tri-axial acceleration a reader decoded, for the flow to score.
 
-    Raw samples are never stored in the warehouse: the flow turns them into per-epoch
+    Raw samples are never stored in DuckDB (only as Parquet beside it, when
+    ``keep_raw_parquet`` is on): the flow turns them into per-epoch
     summaries, sleep/wake epochs and detected leg movements. ``chunks()`` returns a fresh
     iterator of consecutive ``(n, 3)`` float arrays in g (calibrated by the device where
     the format says how), so a week at 100 Hz never needs to be in memory at once.

@@ -30,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from restless.ingest.base import (
-    Coverage,
     Format,
     RawAcceleration,
     ReadContext,
     ReadResult,
     RejectedFile,
 )
+from restless.ingest.raw._common import COVERAGE as RAW_COVERAGE
 
 FORMAT_NAME = "raw_accel_csv"
 SOURCE = "raw_csv"
@@ -201,20 +201,13 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     return ReadResult(tables={}, raw=raw, warnings=warnings)
 
 
-COVERAGE = {
-    # derived by flows/raw_scoring.py from the samples: each replaces its span
-    "movement_epochs": Coverage("span", "epoch_start_at"),
-    "sleep_epochs": Coverage("span", "epoch_start_at"),
-    "leg_movements": Coverage("span", "start_at"),
-}
-
 FORMATS = (
     Format(
         name=FORMAT_NAME,
         source=SOURCE,
         sniff=sniff,
         read=read,
-        coverage=COVERAGE,
+        coverage=RAW_COVERAGE,
         uses_local_time=True,
     ),
 )

@@ -20,7 +20,13 @@ from restless.models.nights import participant_zones
 from restless.models.response import KEY as RESPONSE_KEY
 from restless.models.response import magnesium_response
 from restless.schemas.core import polars_schema
-from restless.schemas.features import DailyIntake, ImiHistogram, MagnesiumResponse, Nightly
+from restless.schemas.features import (
+    DailyIntake,
+    ImiHistogram,
+    MagnesiumResponse,
+    Nightly,
+    ScoredLegMovement,
+)
 
 PARTICIPANT_SCHEMA: dict[str, pl.DataType] = {
     "participant_id": pl.String(),
@@ -73,8 +79,10 @@ def _stages_and_scored_epochs(core: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
 def compute_features(
     core: Mapping[str, pl.DataFrame], participants: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
-    """features.daily_intake, features.nightly and features.magnesium_response, validated and
-    sorted by their keys (the response is computed from the validated nightly frame).
+    """features.daily_intake, features.nightly, features.magnesium_response and the nightly
+    leg-movement tables (features.imi_histogram, features.leg_movements: actigraphic
+    screening estimates), validated and sorted by their keys (the response is computed from
+    the validated nightly frame).
 
     ``core``: canonical tables keyed by name (schemas/core.py), with lineage columns.
     ``participants``: participant_id, timezone (IANA), sex ('female'|'male'|None),
@@ -93,8 +101,9 @@ def compute_features(
         daily,
         magnesium_events(items, doses),
         zones,
+        vendor_scores=canonical(core, "vendor_scores"),
     )
-    nights, histograms = apply_leg_nights(
+    nights, histograms, leg_movements = apply_leg_nights(
         nights, canonical(core, "leg_movements"), canonical(core, "sleep_epochs")
     )
     nightly_valid = Nightly.validate(nights, lazy=True).sort(["participant_id", "night_date"])
@@ -113,5 +122,8 @@ def compute_features(
         ),
         "imi_histogram": ImiHistogram.validate(histograms, lazy=True).sort(
             ["participant_id", "night_date", "scale", "bin_lo_s"]
+        ),
+        "leg_movements": ScoredLegMovement.validate(leg_movements, lazy=True).sort(
+            ["participant_id", "night_date", "start_at"]
         ),
     }

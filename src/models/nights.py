@@ -88,14 +88,27 @@ def night_of(local: pl.Expr) -> pl.Expr:
     return (local - timedelta(hours=params.NIGHT_BOUNDARY_HOUR)).dt.date()
 
 
+HDCZA_LOG_TYPE = "hdcza"
+"""``sleep_periods.log_type`` of a window restless found in raw acceleration (HDCZA,
+flows/raw_scoring.py)."""
+
+SIDE_SUFFIX = r"_(left|right|unknown)$"
+"""The ankle suffix the flow appends to a raw source (``axivity_left``; flows/pipeline.py)."""
+
+
 def source_rank(source: str = "source") -> pl.Expr:
-    """Rank of a sleep source in params.SLEEP_SOURCE_PRIORITY (unlisted: after all listed)."""
+    """Rank of a sleep source in params.SLEEP_SOURCE_PRIORITY (unlisted: after all listed).
+
+    A listed name matches as is; otherwise a side-suffixed raw source (``axivity_left``,
+    ``raw_csv_right``, ``actigraph_raw_unknown``) ranks like its base name.
+    """
     ranks = {name: i for i, name in enumerate(params.SLEEP_SOURCE_PRIORITY)}
-    return (
-        pl.col(source)
-        .replace_strict(ranks, default=len(ranks), return_dtype=pl.Int64)
-        .alias("source_rank")
+    col = pl.col(source)
+    exact = col.replace_strict(ranks, default=None, return_dtype=pl.Int64)
+    base = col.str.replace(SIDE_SUFFIX, "").replace_strict(
+        ranks, default=None, return_dtype=pl.Int64
     )
+    return pl.coalesce(exact, base, pl.lit(len(ranks), dtype=pl.Int64)).alias("source_rank")
 
 
 def assign_nights(periods: pl.DataFrame, zones: pl.DataFrame) -> pl.DataFrame:
@@ -113,12 +126,25 @@ def main_periods(periods: pl.DataFrame) -> pl.DataFrame:
     and the period key. A period its vendor flags as a nap (``is_nap``) is never a night's
     main sleep, even when it is the only period of that night (a day with a nap and a
     missing night stays without a night row rather than reporting the nap as the night).
+    A window restless found in raw acceleration (``log_type`` 'hdcza') ranks after every
+    other period, listed source or not, whatever file carried it (a FIT file's accelerometer
+    data has the source 'garmin_fit'): it is the night's sleep only when nothing else is
+    (issue #4); among such windows the sources' priority applies.
     Expects the output of :func:`assign_nights`.
     """
     if "is_nap" in periods.columns:
         periods = periods.filter(~pl.col("is_nap").fill_null(False))
+    rank = source_rank()
+    if "log_type" in periods.columns:
+        after_all = len(params.SLEEP_SOURCE_PRIORITY) + 1
+        rank = (
+            pl.when(pl.col("log_type") == HDCZA_LOG_TYPE)
+            .then(rank + after_all)
+            .otherwise(rank)
+            .alias("source_rank")
+        )
     ranked = periods.with_columns(
-        source_rank(),
+        rank,
         (pl.col("end_at") - pl.col("start_at")).alias("_duration"),
     )
     best = first_per_group(

@@ -22,10 +22,6 @@ to night D (DESIGN.md section 5; the same noon-to-noon window as GGIR/HDCZA, van
 Sci Rep 2018;8:12975). Computed on local wall-clock time, so DST days stay 23/25 h long."""
 
 SLEEP_SOURCE_PRIORITY: tuple[str, ...] = (
-    # raw acceleration (ankle/wrist accelerometers scored by restless itself)
-    "axivity",
-    "geneactiv",
-    "actigraph_raw",
     # epoch actigraphy (research devices, counts scored by a published algorithm)
     "actigraph",
     "actiwatch",
@@ -38,12 +34,32 @@ SLEEP_SOURCE_PRIORITY: tuple[str, ...] = (
     "apple_health",
     "whoop",
     "sleep_as_android",
+    # raw acceleration scored by restless itself (HDCZA window of the ankle recording)
+    "axivity",
+    "geneactiv",
+    "actigraph_raw",
+    "matrix",
+    "raw_csv",
 )
 """Which ``source`` wins when several sleep periods compete for one night (project choice,
-DESIGN.md section 5): research-grade scoring of raw acceleration first, then epoch actigraphy
-(validated against PSG, SCIENCE.md sections 3-4), then consumer devices (proprietary staging).
-Sources not listed rank after all listed ones, alphabetically. Within the winning source the
-longest period is the main one (DESIGN.md section 5); the others are naps and are ignored."""
+DESIGN.md section 5): epoch actigraphy first (validated against PSG, SCIENCE.md sections
+3-4), then consumer devices (proprietary staging), and the HDCZA window restless finds in a
+raw ankle recording last: it is the sleep source only "when no other sleep source exists"
+(issue #4), because HDCZA was developed on the wrist and an ankle's z-angle depends on how
+the sensor is strapped (:mod:`restless.models.actigraphy_sleep`). A raw source carries the
+ankle as a suffix (``axivity_left``, ``raw_csv_right``; flows/pipeline.py) and ranks like its
+base name (:func:`restless.models.nights.source_rank`). Sources not listed rank after all
+listed ones, alphabetically. Within the winning source the longest period is the main one
+(DESIGN.md section 5); the others are naps and are ignored."""
+
+HDCZA_MIN_COVERED_H: float = 16.0
+"""A raw recording's HDCZA window (van Hees et al., Sci Rep 2018;8:12975) becomes a sleep
+period only when at least 16 h of the night's noon-to-noon window were recorded: GGIR's
+``includenightcrit = 16`` (minimum valid hours in the noon-to-noon window for a night to be
+included), the same 16 of 24 h as its valid-day rule ``includedaycrit``. With less, the
+window's 10th-percentile threshold and its longest still block describe a fragment: the
+first and last partial days of a recording (a sensor put on in the evening or taken off
+after waking) would otherwise give truncated or wrong windows."""
 
 # --- Sleep stages (canonical vocabulary: schemas/core.py SLEEP_STAGES) -------------------
 
@@ -137,13 +153,22 @@ established for infants. NIH ODS Magnesium fact sheet (SCIENCE.md section 6)."""
 # shows benefit in RLS/PLMD (Marshall et al., Sleep Med Rev 2019;48:101218; SCIENCE.md
 # section 8). These parameters make the personal comparison honest, not a test of efficacy.
 
-RESPONSE_MEASURES: tuple[str, ...] = ("restless_min", "waso_min", "sleep_efficiency")
-"""Nightly columns compared, the restlessness proxy first. ``restless_min`` is the leg
+RESPONSE_MEASURES: tuple[str, ...] = (
+    "restless_min",
+    "plms_index",
+    "waso_min",
+    "sleep_efficiency",
+    "vendor_restfulness_score",
+    "vendor_sleep_score",
+)
+"""Nightly columns compared, the restlessness proxies first. ``restless_min`` is the leg
 restlessness proxy (DESIGN.md section 5; rows per ``restlessness_method``, never pooled);
-``waso_min`` and ``sleep_efficiency`` are the secondary sleep outcomes the only published
-magnesium polysomnography study reported (sleep efficiency 75 -> 85 %, Hornyak et al., Sleep
-1998;21:501-505, SCIENCE.md section 8). Sleep efficiency rises when sleep improves, the other
-two fall. ``plms_index`` joins the list once raw-acceleration scoring fills it."""
+``plms_index`` the actigraphic PLMS index of raw ankle nights (method 'raw_accel', a
+screening estimate); ``waso_min`` and ``sleep_efficiency`` are the secondary sleep outcomes
+the only published magnesium polysomnography study reported (sleep efficiency 75 -> 85 %,
+Hornyak et al., Sleep 1998;21:501-505, SCIENCE.md section 8); the vendor scores are the sleep
+source's own nightly 0-100 numbers (score-only nights included). Sleep efficiency and the
+vendor scores rise when sleep improves, the others fall. A measure no night has gives no row."""
 
 RESPONSE_RDA_THRESHOLD_PCT: float = 100.0
 """The 'rda' comparison splits complete-log days at ``magnesium_pct_rda >= 100`` (at or above
@@ -191,6 +216,7 @@ def as_dict() -> dict[str, Any]:
     return {
         "night_boundary_hour": NIGHT_BOUNDARY_HOUR,
         "sleep_source_priority": list(SLEEP_SOURCE_PRIORITY),
+        "hdcza_min_covered_h": HDCZA_MIN_COVERED_H,
         "sleep_stages_asleep": list(SLEEP_STAGES_ASLEEP),
         "stage_precedence": list(STAGE_PRECEDENCE),
         "scored_stage_classes": list(SCORED_STAGE_CLASSES),

@@ -17,6 +17,12 @@ autocorrelation does not shrink the interval. Nights of different devices
 (``sleep_source``) or restlessness methods are never pooled into one row. Magnesium is an
 exploratory covariate, not a known effect (SCIENCE.md section 8): every row is labelled an
 association. Pure: polars and numpy in, polars out.
+
+Direction: restless minutes and WASO fall when nights get calmer; sleep efficiency and the
+vendors' own scores (``vendor_restfulness_score``, ``vendor_sleep_score``, 0-100) rise, so for
+them a positive difference (a - b) means better nights in group a. Days without a known
+magnesium total (a MyFitnessPal log: the export has no magnesium) join no 'rda' group and no
+correlation: those rows say 'insufficient_data' with ``nights_compared`` 0.
 """
 
 from __future__ import annotations
@@ -29,9 +35,17 @@ import numpy as np
 import polars as pl
 
 from restless.models import params
-from restless.schemas.features import RESPONSE_COMPARISONS, SLEEP_MEASURES
+from restless.schemas.features import (
+    METHODLESS_MEASURES,
+    RESPONSE_COMPARISONS,
+)
 
 KEY = ["participant_id", "measure", "comparison", "sleep_source", "restlessness_method"]
+
+MEASURES: tuple[str, ...] = params.RESPONSE_MEASURES
+"""Default measures (params.RESPONSE_MEASURES; the vendor scores ``vendor_restfulness_score``
+and ``vendor_sleep_score`` are 0-100, higher = better, unlike restless minutes and WASO).
+Nights without a value give no row for that measure."""
 
 RESPONSE_SCHEMA: dict[str, pl.DataType] = {
     "participant_id": pl.String(),
@@ -230,13 +244,13 @@ def supplement_periods(nightly: pl.DataFrame) -> pl.DataFrame:
 def _measure_nights(nightly: pl.DataFrame, measures: Sequence[str]) -> pl.DataFrame:
     """Long frame: one row per night and measure with a value.
 
-    Sleep measures keep a null method (they do not depend on one); restlessness measures keep
-    the night's method so that rows are formed per method."""
+    Sleep measures and vendor scores keep a null method (they do not depend on one);
+    restlessness measures keep the night's method so that rows are formed per method."""
     frames = []
     for measure in measures:
         method = (
             pl.lit(None, dtype=pl.String)
-            if measure in SLEEP_MEASURES
+            if measure in METHODLESS_MEASURES
             else pl.col("restlessness_method")
         )
         frames.append(
@@ -351,7 +365,7 @@ def _correlation(
 def magnesium_response(
     nightly: pl.DataFrame,
     *,
-    measures: Sequence[str] = params.RESPONSE_MEASURES,
+    measures: Sequence[str] = MEASURES,
     min_nights_per_group: int = params.RESPONSE_MIN_NIGHTS_PER_GROUP,
     min_nights_correlation: int = params.RESPONSE_MIN_NIGHTS_CORRELATION,
     iterations: int = params.RESPONSE_BOOTSTRAP_ITERATIONS,

@@ -4,6 +4,8 @@
 "fitparse"). Each backend only decodes bytes into :class:`~.messages.FitMessage`
 objects; :mod:`.framing` decides which bytes are trustworthy and :mod:`.canonical`
 turns messages into rows, both shared, so the backends give identical results.
+``accelerometer_data`` comes back as ``ReadResult.raw`` (:mod:`.accel`): the flow scores
+leg movements, movement epochs and sleep/wake from the samples.
 """
 
 from __future__ import annotations

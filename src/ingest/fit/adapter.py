@@ -10,7 +10,8 @@ Outcomes (see :mod:`.framing` for what "trustworthy" means):
 * skipped (:class:`NothingToLoad`): an intact file without monitoring, sleep,
   heart-rate, HRV or accelerometer data (settings, workouts, weight scale, file_id
   only, activities without heart rate);
-* loaded.
+* loaded: canonical tables, and ``raw`` acceleration when the file holds
+  ``accelerometer_data`` (:mod:`.accel`; the flow scores leg movements from it).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             f"{framing.data_records} messages: {decoder_error}"
         )
     canonical = to_canonical(messages)
-    if not canonical.tables:
+    if not canonical.tables and canonical.raw is None:
         if error is not None:
             raise RejectedFile(f"{error}; nothing restless uses before the damage")
         raise NothingToLoad(
@@ -76,6 +77,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         )
     return ReadResult(
         tables=canonical.tables,
+        raw=canonical.raw,
         error=error,
         identity=canonical.identity,
         timezone_hint=canonical.timezone_hint,

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from restless.ingest.base import RawAcceleration
 from restless.ingest.fit.accel import accel_rows
 from restless.ingest.fit.heart import heart_rows
 from restless.ingest.fit.messages import FILE_TYPES, FitMessage
@@ -25,6 +26,7 @@ from restless.ingest.localtime import fixed_offset_zone
 FILE_ID = 0
 ACTIVITY = 34
 MONITORING_INFO = 103
+GARMIN = 1
 
 
 @dataclass
@@ -36,10 +38,16 @@ class Canonical:
     identity: str | None
     timezone_hint: str | None
     warnings: list[str] = field(default_factory=list)
+    raw: RawAcceleration | None = None
 
 
 def to_canonical(messages: Sequence[FitMessage]) -> Canonical:
-    """Canonical frames (non-empty tables only) from messages in file order."""
+    """Canonical frames (non-empty tables only) from messages in file order.
+
+    Accelerometer samples on a regular grid come back as ``raw`` (the flow scores them);
+    their movement epochs are then not among the tables, so the flow's derived epochs are
+    the only ones for those samples.
+    """
     timed = resolve(messages)
     file_id = next((m.fields for m in messages if m.num == FILE_ID), None)
     offset = local_offset_s(timed)
@@ -48,7 +56,7 @@ def to_canonical(messages: Sequence[FitMessage]) -> Canonical:
     monitoring = monitoring_rows(timed, offset)
     heart = heart_rows(timed, monitoring.heart_rate)
     sleep = sleep_rows(timed)
-    accel = accel_rows(timed)
+    accel = accel_rows(timed, accel_device(file_id))
     for part in (monitoring, heart, sleep, accel):
         warnings.extend(part.warnings)
 
@@ -69,7 +77,16 @@ def to_canonical(messages: Sequence[FitMessage]) -> Canonical:
         identity=recording_identity(file_id),
         timezone_hint=fixed_offset_zone(offset),
         warnings=warnings,
+        raw=accel.raw,
     )
+
+
+def accel_device(file_id: dict[str, Any] | None) -> str:
+    """What recorded the accelerometer samples, for the raw-acceleration run notes."""
+    if file_id is None:
+        return "FIT accelerometer_data"
+    maker = "Garmin" if file_id.get("manufacturer") == GARMIN else file_id.get("manufacturer")
+    return f"FIT accelerometer_data ({maker or 'unknown maker'}, product {file_id.get('product')})"
 
 
 def file_type_name(file_id: dict[str, Any] | None) -> str:

@@ -13,4 +13,7 @@ COVERAGE = {
     "movement_epochs": Coverage("span", "epoch_start_at"),
     "sleep_epochs": Coverage("span", "epoch_start_at"),
     "leg_movements": Coverage("span", "start_at"),
+    # HDCZA windows (flows/raw_scoring.py): a re-import replaces the periods whose start
+    # lies between the first and last window start it finds
+    "sleep_periods": Coverage("span", "start_at"),
 }

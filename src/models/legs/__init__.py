@@ -15,7 +15,7 @@ from restless.models.legs.detection import (
     estimate_calibration,
 )
 from restless.models.legs.indices import imi_histogram, night_indices, nightly_indices
-from restless.models.legs.series import merge_bilateral, score_movements
+from restless.models.legs.series import flag_monolateral, merge_bilateral, score_movements
 
 __all__ = [
     "Calibration",
@@ -25,6 +25,7 @@ __all__ = [
     "detect_movements_chunked",
     "estimate_calibration",
     "fit_calibration",
+    "flag_monolateral",
     "imi_histogram",
     "merge_bilateral",
     "night_indices",

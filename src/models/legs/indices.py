@@ -81,7 +81,7 @@ def _us(value: datetime | pl.Series) -> Any:
     return pl.Series([value]).cast(UTC_US).cast(pl.Int64)[0]
 
 
-def _sleep_state(
+def sleep_state(
     onset_us: np.ndarray, window: tuple[int, int], epochs: pl.DataFrame | None
 ) -> np.ndarray:
     """SLEEP, WAKE or 0 (outside the period or in no epoch) for each onset."""
@@ -144,7 +144,7 @@ def night_indices(
     """
     window = (_us(sleep_onset_at), _us(sleep_offset_at))
     onset = _us(scored["start_at"])
-    state = _sleep_state(onset, window, epochs)
+    state = sleep_state(onset, window, epochs)
     sleep, wake = state == SLEEP, state == WAKE
     clm = scored["is_clm"].to_numpy()
     series = scored["in_series"].to_numpy()
@@ -245,7 +245,7 @@ def imi_histogram(
     from 1 s to 1000 s, then [1000, inf). IMIs are onset-to-onset from the previous LM.
     """
     window = (_us(sleep_onset_at), _us(sleep_offset_at))
-    state = _sleep_state(_us(scored["start_at"]), window, epochs)
+    state = sleep_state(_us(scored["start_at"]), window, epochs)
     imi = scored["imi_s"].to_numpy().astype(np.float64)
     values = imi[(state == SLEEP) & np.isfinite(imi)]
     frames = []

@@ -20,6 +20,9 @@ Rules (Ferri et al., Sleep Med 2016;26:86-95; SCIENCE.md section 1; constants in
   10 and 90 s inclusive (AASM option: 5-90 s); a CLM with a shorter or longer IMI, or an
   LM that is not a CLM, ends the series (the CLM may start the next one).
 
+:func:`flag_monolateral` gives one sensor's monolateral LMs these flags as scored from that
+sensor alone (``core.leg_movements.is_clm``/``in_series``, set at load).
+
 Times are compared as integer microseconds, so 9.9 s vs 10 s and 90 s vs 90.1 s are exact.
 PLM counts from acceleration are screening estimates, not polysomnography.
 """
@@ -232,4 +235,34 @@ def score_movements(
             pl.Series("is_periodic_imi", is_periodic, dtype=pl.Boolean),
         )
         .select(list(SCORED_SCHEMA))
+    )
+
+
+def flag_monolateral(moves: pl.DataFrame, *, standard: str = P.DEFAULT_STANDARD) -> pl.DataFrame:
+    """One sensor's monolateral LMs with ``is_clm`` and ``in_series`` as scored from it alone.
+
+    ``moves``: one ankle's LMs (``start_at``, ``end_at``, any other columns, any order), as
+    detected at load. The flags are those of :func:`score_movements` ``(moves, None)``: each
+    row takes the flags of the scored movement holding it (LMs of one leg under 0.5 s apart
+    merge into one movement, so they share its flags); a row shorter than 0.5 s is no LM and
+    gets ``False`` twice. Rows, their order and the other columns are kept (existing flag
+    columns are replaced). With one ankle worn this is the night's scoring; with two, the
+    bilateral scoring the nightly indices use is in ``features.leg_movements``
+    (:mod:`restless.models.leg_nights`). Screening estimates, not polysomnography.
+    """
+    n = moves.height
+    clm, series = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    if n:
+        scored = score_movements(moves, None, standard=standard)
+        start, end = _us(moves["start_at"]), _us(moves["end_at"])
+        is_lm = end - start >= round(P.LM_MIN_S * US)
+        if scored.height:
+            at = np.searchsorted(_us(scored["start_at"]), start, side="right") - 1
+            ok = is_lm & (at >= 0)
+            j = np.clip(at, 0, None)
+            clm = ok & scored["is_clm"].to_numpy()[j]
+            series = ok & scored["in_series"].to_numpy()[j]
+    return moves.with_columns(
+        pl.Series("is_clm", clm, dtype=pl.Boolean),
+        pl.Series("in_series", series, dtype=pl.Boolean),
     )
