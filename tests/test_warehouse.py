@@ -350,3 +350,46 @@ def test_two_formats_of_one_source_do_not_erase_each_other(tmp_path: Path) -> No
         r[0] for r in con.execute("SELECT score_name FROM core.vendor_scores").fetchall()
     )
     assert names == ["oura_restless_periods", "oura_sleep_score"]
+
+
+def test_every_actigraphic_plm_number_is_labelled_a_screening_estimate(tmp_path: Path) -> None:
+    """The AASM advises against diagnosing PLMD from actigraphy: the catalog comments of
+    every leg-movement column and table, and the dashboard views, say so."""
+    con = connect_writer(tmp_path / "w.duckdb")
+    try:
+        plm_columns = [
+            "lm_count",
+            "lm_index",
+            "plms_count",
+            "plms_index",
+            "periodicity_index",
+            "plmw_index",
+            "lm_pre_sleep_count",
+        ]
+        comments = dict(
+            con.execute(
+                "SELECT column_name, comment FROM duckdb_columns()"
+                " WHERE schema_name = 'features' AND table_name = 'nightly'"
+            ).fetchall()
+        )
+        for column in plm_columns:
+            assert "screening estimate" in (comments[column] or ""), column
+        tables = dict(
+            con.execute(
+                "SELECT schema_name || '.' || table_name, comment FROM duckdb_tables()"
+            ).fetchall()
+        )
+        for table in ("core.leg_movements", "features.leg_movements", "features.imi_histogram"):
+            assert "screening estimates" in (tables[table] or ""), table
+        views = dict(
+            con.execute(
+                "SELECT schema_name || '.' || view_name, comment FROM duckdb_views()"
+                " WHERE schema_name = 'mart'"
+            ).fetchall()
+        )
+        for view in ("mart.nightly", "mart.leg_movements"):
+            assert "screening estimates" in (views[view] or ""), view
+        mart = {r[0] for r in con.execute("DESCRIBE mart.nightly").fetchall()}
+        assert set(plm_columns) <= mart and "plm_label" in mart
+    finally:
+        con.close()

@@ -26,6 +26,11 @@ SELECT
     plms_count,
     plms_index,
     periodicity_index,
+    plmw_index,
+    lm_pre_sleep_count,
+    CASE WHEN plms_count IS NOT NULL
+        THEN 'actigraphic screening estimate, not polysomnography (AASM)'
+    END AS plm_label,
     coverage,
     vendor_sleep_score,
     vendor_restfulness_score,
@@ -47,3 +52,5 @@ SELECT
     steps,
     active_min
 FROM features.nightly;
+
+COMMENT ON VIEW mart.nightly IS 'One row per participant and night. Leg-movement columns (lm_*, plms_*, periodicity_index, plmw_index) are actigraphic screening estimates, not polysomnography; restlessness_label says what restless_min measured.';
