@@ -26,7 +26,7 @@ from restless.flows.pipeline import parse_file
 from restless.ingest.base import ReadContext, ReadResult
 from restless.ingest.fit import FORMATS, read
 from restless.ingest.fit import accel as fit_accel
-from restless.ingest.inbox import InboxFile
+from tests.builders import inbox_file, run_nightly, series_events
 from tests.plm_simulator import START_AT, SimConfig, _synthesise, match_events, seconds_since
 
 FS = 25
@@ -43,18 +43,7 @@ def ctx(backend: str = "sdk") -> ReadContext:
 def planted(minutes: float, onsets: list[float] = ONSETS_S, seed: int = 7) -> np.ndarray:
     """(n, 3) g at 25 Hz of one ankle with 1.5-s leg movements at ``onsets`` (s)."""
     config = SimConfig(fs=float(FS), duration_s=minutes * 60.0, noise_g=0.005)
-    events = [
-        {
-            "side": "left",
-            "kind": "series",
-            "onset_s": t,
-            "duration_s": 1.5,
-            "end_s": t + 1.5,
-            "amplitude_g": 0.08,
-        }
-        for t in onsets
-        if t + 1.5 < minutes * 60.0
-    ]
+    events = series_events([t for t in onsets if t + 1.5 < minutes * 60.0])
     xyz, _, _ = _synthesise(np.random.default_rng(seed), config, events, "left")
     return xyz
 
@@ -231,17 +220,6 @@ def test_heart_rate_of_the_same_file_is_unchanged(tmp_path: Path) -> None:
     assert np.array_equal(samples(result), samples(without))
 
 
-def _inbox_file(path: Path, display: str) -> InboxFile:
-    return InboxFile(
-        participant_id="p1",
-        path=path,
-        display_path=display,
-        sha256="0" * 64,
-        size_bytes=path.stat().st_size,
-        file_id=f"f-{path.stem}",
-    )
-
-
 def test_ankle_folder_leaves_the_files_vendor_rows_alone(tmp_path: Path) -> None:
     """A FIT file in a left/ folder with accelerometer, heart-rate and monitoring data:
     only the rows scored from the samples belong to the ankle."""
@@ -258,7 +236,7 @@ def test_ankle_folder_leaves_the_files_vendor_rows_alone(tmp_path: Path) -> None
         tables={**read(monitoring, ctx()).tables, **from_accel.tables},
     )
     fmt = replace(FORMATS[0], read=lambda _path, _ctx: combined)
-    record = parse_file(_inbox_file(path, "p1/left/night.fit"), fmt, ctx(), tmp_path / "w")
+    record = parse_file(inbox_file(path, "p1/left/night.fit"), fmt, ctx(), tmp_path / "w")
     assert record.status == "loaded", record.error
     parts = {t.table: pl.read_parquet(t.parquet) for t in record.tables if t.parquet}
     assert parts["leg_movements"]["source"].unique().to_list() == ["garmin_fit_left"]
@@ -273,18 +251,13 @@ def test_ankle_folder_leaves_the_files_vendor_rows_alone(tmp_path: Path) -> None
 def test_fit_accelerometer_night_gives_the_planted_leg_movements(
     prefect_harness, tmp_path: Path
 ) -> None:
-    from restless.flows.nightly import nightly
-
     start = START_AT + timedelta(seconds=10)  # raw epochs from here, not UTC :00/:30
     minutes = 30
     xyz = planted(minutes)
     inbox = tmp_path / "inbox"
     (inbox / "p1").mkdir(parents=True)
     write(inbox / "p1" / "ankle.fit", xyz, start, heart_rates=heart_rates(minutes, start))
-    config = tmp_path / "restless.toml"
-    config.write_text('[participants.p1]\ntimezone = "UTC"\n', encoding="utf-8")
-    db = tmp_path / "wh" / "restless.duckdb"
-    nightly(inbox=str(inbox), warehouse=str(db), config_path=str(config))
+    db = run_nightly(tmp_path, inbox)
 
     con = duckdb.connect(str(db), read_only=True)
     try:

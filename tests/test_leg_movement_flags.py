@@ -17,7 +17,7 @@ from restless.models.legs import flag_monolateral
 from restless.schemas.features import ScoredLegMovement
 from restless.warehouse.connection import migrate, migration_files
 from tests.plm_simulator import START_AT, SimConfig, _synthesise
-from tests.test_raw_pipeline import FS, _fitbit_sleep_log
+from tests.test_raw_pipeline import FS, _flow_night
 
 T0 = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
 UTC_US = pl.Datetime("us", "UTC")
@@ -303,16 +303,7 @@ def _write_raw_night(path: Path) -> None:
 def test_flow_core_flags_equal_the_nightly_scoring_with_one_ankle(
     prefect_harness, tmp_path: Path
 ) -> None:
-    from restless.flows.nightly import nightly
-
-    inbox = tmp_path / "inbox"
-    (inbox / "p1" / "left").mkdir(parents=True)
-    _write_raw_night(inbox / "p1" / "left" / "ankle_night.csv")
-    _fitbit_sleep_log(inbox / "p1" / "sleep-2026-03-01.json")
-    config = tmp_path / "restless.toml"
-    config.write_text('[participants.p1]\ntimezone = "UTC"\n', encoding="utf-8")
-    db = tmp_path / "wh" / "restless.duckdb"
-    nightly(inbox=str(inbox), warehouse=str(db), config_path=str(config))
+    db = _flow_night(tmp_path, _write_raw_night)
 
     con = duckdb.connect(str(db), read_only=True)
     try:

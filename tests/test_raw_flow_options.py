@@ -19,8 +19,9 @@ from restless.flows.raw_calibration import calibrate_raw
 from restless.flows.raw_options import RawOptions, resolve_side, sensor_side
 from restless.flows.raw_scoring import raw_tables
 from restless.ingest.base import Format, RawAcceleration, ReadContext, ReadResult
-from restless.ingest.inbox import InboxFile, make_file_id, sha256_of
+from restless.ingest.inbox import make_file_id, sha256_of
 from restless.ingest.registry import detect_format
+from tests.builders import inbox_file
 from tests.plm_simulator import START_AT, SimConfig, simulate_night
 
 PLANTED_OFFSET_X_G = 0.05
@@ -138,17 +139,6 @@ def _short_recording(minutes: float = 10.0, fs: float = 25.0) -> np.ndarray:
     return night.xyz["left"]
 
 
-def _inbox_file(path: Path, display: str, participant: str = "p1") -> InboxFile:
-    return InboxFile(
-        participant_id=participant,
-        path=path,
-        display_path=display,
-        sha256="0" * 64,
-        size_bytes=path.stat().st_size,
-        file_id=f"f-{path.stem}",
-    )
-
-
 def test_sensor_patterns_match_names_paths_and_report_clashes() -> None:
     sensors = {"left_ankle.cwa": "left", "AX3_12345*": "right", "2026/*/r.csv": "right"}
     assert sensor_side(sensors, "p1/Left_Ankle.CWA") == ("left", "config sensors 'left_ankle.cwa'")
@@ -175,7 +165,7 @@ def test_config_side_wins_over_the_folder_name(tmp_path: Path) -> None:
     assert fmt is not None and fmt.name == "raw_accel_csv"
     options = RawOptions(sensors={"p1": {"ankle_*.csv": "right"}, "p2": {"*": "left"}})
     record = parse_file(
-        _inbox_file(path, "p1/left/ankle_night.csv"),
+        inbox_file(path, "p1/left/ankle_night.csv"),
         fmt,
         ReadContext("p1", "UTC", "f-ankle_night"),
         tmp_path / "work",
@@ -189,7 +179,7 @@ def test_config_side_wins_over_the_folder_name(tmp_path: Path) -> None:
     assert set(moves["side"]) <= {"right"} and set(moves["source"]) <= {"raw_csv_right"}
     # without a matching entry the folder name decides, as before
     record = parse_file(
-        _inbox_file(path, "p1/left/ankle_night.csv"),
+        inbox_file(path, "p1/left/ankle_night.csv"),
         fmt,
         ReadContext("p1", "UTC", "f-ankle_night"),
         tmp_path / "work2",
@@ -278,7 +268,7 @@ def test_a_failed_parse_leaves_no_raw_parquet_behind(tmp_path: Path) -> None:
     path.write_bytes(b"\0" * 16)
     store = tmp_path / "raw"
     record = parse_file(
-        _inbox_file(path, "p1/x.bin"),
+        inbox_file(path, "p1/x.bin"),
         _broken_format(_short_recording(2.0), 25.0),
         ReadContext("p1", "UTC", "f-x"),
         tmp_path / "work",

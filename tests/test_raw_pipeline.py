@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,23 +14,12 @@ import pytest
 from restless.flows.pipeline import parse_file, validate_file
 from restless.flows.raw_scoring import ankle_side
 from restless.ingest.base import ReadContext
-from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import detect_format
+from tests.builders import fitbit_classic_log, inbox_file, run_nightly, series_events
 from tests.plm_simulator import START_AT, SimConfig, _synthesise
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 AX3_CSV = REAL / "wearables" / "axivity_csv" / "ax3_testfile_unix_timestamps.csv"
-
-
-def _inbox_file(path: Path, display: str, participant: str = "p1") -> InboxFile:
-    return InboxFile(
-        participant_id=participant,
-        path=path,
-        display_path=display,
-        sha256="0" * 64,
-        size_bytes=path.stat().st_size,
-        file_id=f"f-{path.stem}",
-    )
 
 
 def test_only_raw_csv_files_are_sniffed_as_raw_accel_csv() -> None:
@@ -55,7 +44,7 @@ def test_real_axivity_csv_through_parse_and_validate(tmp_path: Path) -> None:
     fmt = detect_format(AX3_CSV)
     assert fmt is not None and fmt.source == "raw_csv"
     record = parse_file(
-        _inbox_file(AX3_CSV, "p1/ax3.csv"), fmt, ReadContext("p1", "UTC", "f-ax3"), tmp_path
+        inbox_file(AX3_CSV, "p1/ax3.csv"), fmt, ReadContext("p1", "UTC", "f-ax3"), tmp_path
     )
     assert record.status == "loaded", record.error
     assert any("Hz estimated from the timestamps" in w for w in record.warnings)
@@ -82,18 +71,9 @@ SERIES_ONSETS_S = [600.0 + 20.0 * i for i in range(6)]
 def _write_raw_night(path: Path) -> None:
     """40 min at 50 Hz, one ankle, a PLM series of 6 movements 20 s apart (hand truth: 6)."""
     config = SimConfig(fs=FS, duration_s=40 * 60.0, noise_g=0.005)
-    events = [
-        {
-            "side": "left",
-            "kind": "series",
-            "onset_s": t,
-            "duration_s": 1.5,
-            "end_s": t + 1.5,
-            "amplitude_g": 0.08,
-        }
-        for t in SERIES_ONSETS_S
-    ]
-    xyz, _, _ = _synthesise(np.random.default_rng(7), config, events, "left")
+    xyz, _, _ = _synthesise(
+        np.random.default_rng(7), config, series_events(SERIES_ONSETS_S), "left"
+    )
     t0 = START_AT.timestamp()
     stamps = (
         pl.Series(np.round((t0 + np.arange(len(xyz)) / FS) * 1e6).astype(np.int64))
@@ -106,39 +86,21 @@ def _write_raw_night(path: Path) -> None:
 
 
 def _fitbit_sleep_log(path: Path) -> None:
-    start = START_AT + timedelta(minutes=2)
-    minutes = 36
-    end = start + timedelta(minutes=minutes)
-    fmt = "%Y-%m-%dT%H:%M:%S.000"
-    log = {
-        "logId": 4242,
-        "dateOfSleep": end.strftime("%Y-%m-%d"),
-        "startTime": start.strftime(fmt),
-        "endTime": end.strftime(fmt),
-        "duration": minutes * 60 * 1000,
-        "minutesAsleep": minutes,
-        "timeInBed": minutes,
-        "type": "classic",
-        "mainSleep": True,
-        "levels": {
-            "summary": {"restless": {"count": 0, "minutes": 0}, "awake": {"count": 0}},
-            "data": [{"dateTime": start.strftime(fmt), "level": "asleep", "seconds": minutes * 60}],
-        },
-    }
-    path.write_text(json.dumps([log]), encoding="utf-8")
+    """The night's Fitbit log: 36 min asleep from 2 min after the recording starts."""
+    fitbit_classic_log(path, START_AT + timedelta(minutes=2), 36, 4242)
+
+
+def _flow_night(tmp_path: Path, write_night: Callable[[Path], None] = _write_raw_night) -> Path:
+    """A left-ankle CSV written by ``write_night`` and the night's Fitbit log through the flow."""
+    inbox = tmp_path / "inbox"
+    (inbox / "p1" / "left").mkdir(parents=True)
+    write_night(inbox / "p1" / "left" / "ankle_night.csv")
+    _fitbit_sleep_log(inbox / "p1" / "sleep-2026-03-01.json")
+    return run_nightly(tmp_path, inbox)
 
 
 def test_synthetic_raw_night_gives_raw_accel_plms(prefect_harness, tmp_path: Path) -> None:
-    from restless.flows.nightly import nightly
-
-    inbox = tmp_path / "inbox"
-    (inbox / "p1" / "left").mkdir(parents=True)
-    _write_raw_night(inbox / "p1" / "left" / "ankle_night.csv")
-    _fitbit_sleep_log(inbox / "p1" / "sleep-2026-03-01.json")
-    config = tmp_path / "restless.toml"
-    config.write_text('[participants.p1]\ntimezone = "UTC"\n', encoding="utf-8")
-    db = tmp_path / "wh" / "restless.duckdb"
-    nightly(inbox=str(inbox), warehouse=str(db), config_path=str(config))
+    db = _flow_night(tmp_path)
 
     con = duckdb.connect(str(db), read_only=True)
     try:

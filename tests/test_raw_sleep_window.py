@@ -8,7 +8,6 @@ night times are the truth the HDCZA windows are compared with.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,10 +20,10 @@ import pytest
 from restless.flows.pipeline import parse_file
 from restless.flows.raw_scoring import raw_tables
 from restless.ingest.base import RawAcceleration, ReadContext
-from restless.ingest.inbox import InboxFile
 from restless.ingest.registry import detect_format
 from restless.models import params
 from restless.models.nights import source_rank
+from tests.builders import fitbit_classic_log, inbox_file
 
 ZONE = "Europe/Berlin"  # UTC+1 in January: the local nights are not the UTC ones
 TZ = ZoneInfo(ZONE)
@@ -266,26 +265,7 @@ def _write_csv(path: Path, start: datetime, hours: float, precision: int = 4) ->
 
 def _fitbit_sleep_log(path: Path) -> None:
     """A classic Fitbit log for night Jan 12, 23:30 to 06:30 local (the export's clock)."""
-    start = datetime(2026, 1, 12, 23, 30)
-    minutes = 7 * 60
-    end = start + timedelta(minutes=minutes)
-    fmt = "%Y-%m-%dT%H:%M:%S.000"
-    log = {
-        "logId": 777,
-        "dateOfSleep": end.strftime("%Y-%m-%d"),
-        "startTime": start.strftime(fmt),
-        "endTime": end.strftime(fmt),
-        "duration": minutes * 60 * 1000,
-        "minutesAsleep": minutes,
-        "timeInBed": minutes,
-        "type": "classic",
-        "mainSleep": True,
-        "levels": {
-            "summary": {"restless": {"count": 0, "minutes": 0}, "awake": {"count": 0}},
-            "data": [{"dateTime": start.strftime(fmt), "level": "asleep", "seconds": minutes * 60}],
-        },
-    }
-    path.write_text(json.dumps([log]), encoding="utf-8")
+    fitbit_classic_log(path, datetime(2026, 1, 12, 23, 30), 7 * 60, 777)
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
@@ -371,14 +351,7 @@ def test_derived_tables_cover_the_whole_recording_span(tmp_path: Path) -> None:
     start = _local(NIGHT, 16)
     hours = 18.0
     _write_csv(path, start, hours)
-    file = InboxFile(
-        participant_id="p1",
-        path=path,
-        display_path="p1/left/ankle.csv",
-        sha256="0" * 64,
-        size_bytes=path.stat().st_size,
-        file_id="f-ankle",
-    )
+    file = inbox_file(path, "p1/left/ankle.csv", file_id="f-ankle")
     fmt = detect_format(path)
     assert fmt is not None
     record = parse_file(file, fmt, ReadContext("p1", ZONE, "f-ankle"), tmp_path)
