@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import bottleneck as bn
 import numpy as np
 import polars as pl
 
@@ -408,6 +409,30 @@ def _median_window(fs: float) -> int:
     return n if n % 2 == 1 else n + 1
 
 
+def centred_rolling_median(values: np.ndarray, half: int) -> np.ndarray:
+    """Per column, the median of the ``2 * half + 1`` samples centred on each sample,
+    windows truncated at both ends (an even count averages the two middle values).
+
+    bottleneck's double-heap running median, about 6x faster than polars' rolling median
+    here, which was 90 % of the cost of scoring raw acceleration. Its windows trail, so the
+    value for sample i is the trailing median at i + half; the last ``half`` samples, whose
+    windows are cut by the end, are computed directly.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    out = np.empty_like(values)
+    if n == 0:
+        return out
+    head = 0
+    if n >= 2 * half + 1:  # bottleneck needs the window to fit in the array
+        trailing = bn.move_median(values, 2 * half + 1, min_count=1, axis=0)
+        head = n - half
+        out[:head] = trailing[half:]
+    for i in range(head, n):
+        out[i] = np.median(values[max(i - half, 0) : i + half + 1], axis=0)
+    return out
+
+
 def _epoch_first_sample(e: int, samples_per_epoch: float) -> int:
     """First sample of epoch ``e``: sample k is in epoch floor(k / samples_per_epoch)."""
     return math.ceil(e * samples_per_epoch - 1e-9)
@@ -445,14 +470,7 @@ class _EpochStream:
             [_epoch_first_sample(e, self.spe) for e in range(self.next_epoch, last + 1)]
         )
         buf = np.concatenate([self.context, self.pending])
-        filtered = np.column_stack(
-            [
-                pl.Series(buf[:, i])
-                .rolling_median(2 * self.half + 1, center=True, min_samples=1)
-                .to_numpy()
-                for i in range(3)
-            ]
-        )
+        filtered = centred_rolling_median(buf, self.half)
         offset = len(self.context) - self.done  # buf index of global sample s: s + offset
         rows = _epoch_rows(filtered[bounds[0] + offset : bounds[-1] + offset], bounds)
         used = int(bounds[-1]) - self.done
