@@ -1,8 +1,8 @@
 """The demo inbox: deterministic, internally consistent, readable, and it shows the effect.
 
 The checks recompute everything from the written files with the standard library (csv,
-json) and Garmin's FIT decoder, never from the generator's internals, so a generator bug
-cannot hide behind itself.
+json), Garmin's FIT decoder and restless's .cwa reader, never from the generator's
+internals, so a generator bug cannot hide behind itself.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import importlib
 import json
 import statistics
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Stream
 
+from restless.demo.ankle import FS as ANKLE_FS
 from restless.demo.generate import (
+    ANKLE_NIGHTS,
     NUTRIENTS,
     SUPPLEMENT_HEADER,
     DemoInfo,
@@ -83,9 +87,11 @@ def test_info_layout_and_dst(demo: DemoInfo) -> None:
         "cronometer",
         "fitbit",
         "garmin",
+        "left",
         "supplements",
     ]
     assert {p.suffix for p in (root / "garmin").iterdir()} == {".fit"}
+    assert {p.suffix for p in (root / "left").iterdir()} == {".cwa"}
     assert {p.suffix for p in (root / "fitbit").iterdir()} == {".json"}
     assert sorted(p.name for p in (root / "cronometer").iterdir()) == [
         "dailysummary.csv",
@@ -359,3 +365,81 @@ def test_every_file_is_recognised_and_read(demo: DemoInfo, folder: str) -> None:
         assert result.error is None, f"{path.name}: {result.error}"
         assert not result.rejected_rows, f"{path.name}: {result.rejected_rows[:3]}"
         assert any(frame.height for frame in result.tables.values()), path.name
+
+
+# --------------------------------------------------------------------------- the ankle
+
+
+def _sleep_levels(path: Path) -> list[tuple[datetime, str]]:
+    """(instant, level) of a Garmin sleep file, the end marker last."""
+    return [(m["timestamp"], str(m["sleep_level"])) for m in _decode(path)["sleep_level_mesgs"]]
+
+
+def test_ankle_nights_cover_garmin_nights_with_planted_plm_runs(demo: DemoInfo) -> None:
+    """A few Garmin nights carry a left-ankle file worn from bedtime to wake, with PLM runs
+    (>= 10 movements 20-30 s apart), more of them after the day with least magnesium."""
+    root = _root(demo)
+    ankle = demo.ankle_nights
+    assert len(ankle) == ANKLE_NIGHTS
+    assert sorted(p.name for p in (root / "left").iterdir()) == [
+        f"ankle-{night.isoformat()}.cwa" for night in sorted(ankle)
+    ]
+    magnesium = _food_and_supplement_magnesium(root)
+    for night, recording in ankle.items():
+        levels = _sleep_levels(root / "garmin" / f"sleep-{night.isoformat()}.fit")
+        assert recording.start_utc == levels[0][0]  # from bedtime
+        assert recording.end_utc == levels[-1][0]  # to wake
+        assert recording.n_samples % ANKLE_FS == 0
+        onsets = [m.onset_s for m in recording.movements if m.kind == "series"]
+        assert len(onsets) >= 10
+        runs = [[onsets[0]]]
+        for before, after in pairwise(onsets):
+            if after - before <= 90:
+                assert 20 <= after - before <= 33  # 20-30 s, nudged off the whole minutes
+                runs[-1].append(after)
+            else:
+                runs.append([after])
+        assert all(10 <= len(run) <= 40 for run in runs)
+        kinds = {m.kind for m in recording.movements}
+        assert kinds == {"series", "isolated", "posture"}
+    by_mg = sorted(ankle, key=lambda n: magnesium[n])
+    counts = [len(ankle[n].onsets_utc()) for n in by_mg]
+    assert counts[0] == max(counts)  # the night after the least magnesium has the most PLMs
+
+
+def test_ankle_files_are_ax3_recordings_of_the_planned_nights(demo: DemoInfo) -> None:
+    """Each ankle file is taken for an Axivity .cwa and read without damage or warnings:
+    25 Hz from the planned start, the planned samples within the AX3's quantisation, up to
+    the last whole 120-sample block (a device writes whole blocks: under 4.8 s lost)."""
+    from restless.demo.ankle import synthesise
+    from restless.ingest.base import ReadContext
+    from restless.ingest.registry import detect_format
+
+    for night, recording in demo.ankle_nights.items():
+        path = _root(demo) / "left" / f"ankle-{night.isoformat()}.cwa"
+        fmt = detect_format(path)
+        assert fmt is not None and fmt.name == "axivity_cwa", path.name
+        result = fmt.read(path, ReadContext(demo.participant_id, demo.timezone))
+        assert result.error is None and not result.warnings, (result.error, result.warnings)
+        raw = result.raw
+        assert (raw.fs, raw.device, raw.range_g) == (ANKLE_FS, "Axivity AX3", 8.0)
+        assert raw.start_at == recording.start_utc
+        assert raw.n_samples == recording.n_samples // 120 * 120
+        decoded = np.concatenate(list(raw.chunks()))
+        expected = synthesise(recording)[: raw.n_samples]
+        assert decoded.shape == expected.shape
+        assert np.abs(decoded - expected).max() <= 0.5 / 256  # packed, exponent 0 below 2 g
+
+
+def _food_and_supplement_magnesium(root: Path) -> dict[date, float]:
+    """Logged food magnesium plus supplement (elemental) per day, from the files."""
+    total: dict[date, float] = defaultdict(float)
+    for row in _csv_rows(root / "cronometer" / "servings.csv"):
+        if row["Magnesium (mg)"]:
+            total[date.fromisoformat(row["Day"])] += float(row["Magnesium (mg)"])
+    for row in _csv_rows(root / "supplements" / "supplement_log.csv"):
+        amount = float(row["amount_mg"])
+        if row["amount_basis"] == "compound":
+            amount *= GLYCINATE_FRACTION
+        total[date.fromisoformat(row["date"])] += amount
+    return total

@@ -76,6 +76,28 @@ def test_demo_run_loads_everything_and_computes_the_nights(demo_run) -> None:
     con.close()
 
 
+def test_ankle_nights_score_the_planted_plms(demo_run) -> None:
+    """The demo's left-ankle nights are scored from the raw samples ('raw_accel') inside the
+    Garmin sleep window, and their PLMS count is the number of planted PLM-series movements
+    with onset in that window (the generator's plan: an independent truth)."""
+    info, _config, db, _ = demo_run
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT night_date, sleep_source, sleep_onset_at, sleep_offset_at, plms_count,"
+        " plms_index, movement_source FROM features.nightly"
+        " WHERE restlessness_method = 'raw_accel' ORDER BY night_date"
+    ).fetchall()
+    con.close()
+    assert [r[0] for r in rows] == sorted(info.ankle_nights)
+    for night, source, onset, offset, plms, plms_index, movement_source in rows:
+        assert source == "garmin_fit", night  # the wrist's window, not the ankle's own
+        assert movement_source == "axivity_left"  # the AX3 .cwa in left/
+        planted = [t for t in info.ankle_nights[night].onsets_utc() if onset <= t < offset]
+        assert planted, night
+        assert abs(plms - len(planted)) <= 1, (night, plms, len(planted))
+        assert plms_index > 0
+
+
 def test_features_match_a_hand_sum_of_the_export(demo_run) -> None:
     """Food magnesium of one day from the Cronometer CSV, summed with the csv module."""
     info, _config, db, _ = demo_run

@@ -13,7 +13,11 @@ other the way a real person's exports do:
   ``steps-*.json`` and ``heart_rate-*.json`` in local naive time), then a Garmin watch
   (one FIT sleep file per night, one FIT monitoring file per local day);
 * every day: Cronometer ``servings.csv`` and ``dailysummary.csv``; from day 40 a
-  magnesium glycinate in ``supplement_log.csv``; from day 46 a multivitamin in Cronometer.
+  magnesium glycinate in ``supplement_log.csv``; from day 46 a multivitamin in Cronometer;
+* three of the last two weeks' Garmin nights: a left-ankle accelerometer (an Axivity AX3
+  ``.cwa`` recording at 25 Hz in ``left/``, worn from bedtime to wake) with planted
+  periodic limb movements (:mod:`restless.demo.ankle`), more of them after a day with
+  less magnesium (:func:`_plan_ankle`).
 
 The planted effect (:func:`_expected_restless_min`): expected restless minutes fall by
 about 30% per extra 100 mg of total magnesium that day (food as really eaten +
@@ -39,6 +43,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from restless.demo.ankle import FS as ANKLE_FS
+from restless.demo.ankle import AnkleNight, plan_ankle_night, synthesise
+from restless.demo.cwa_writer import write_cwa_file
 from restless.demo.fit_writer import MonitoringEpoch, write_monitoring_file, write_sleep_file
 
 PARTICIPANT_ID = "demo01"
@@ -54,6 +61,8 @@ GLYCINATE_ELEMENTAL_FRACTION = 0.141  # SCIENCE.md section 7, anhydrous bisglyci
 SUPPLEMENT_ELEMENTAL_LABEL_MG = 140  # the one row logged from the label's elemental line
 
 GARMIN_SERIAL = 3_912_345_678
+ANKLE_SIDE = "left"
+ANKLE_NIGHTS = 3
 _TZ = ZoneInfo(TIMEZONE)
 
 # Cronometer columns: the order of a current (2022) export, nutrient subset kept.
@@ -94,6 +103,8 @@ class DemoInfo:
     inbox: Path
     first_night: date
     last_night: date
+    ankle_nights: dict[date, AnkleNight] = field(default_factory=dict)
+    """Night -> the planted left-ankle recording of that night (the truth for PLMs)."""
 
 
 # --------------------------------------------------------------------------- foods
@@ -1022,8 +1033,48 @@ def _build_timeline(seed: int, plan: list[_Night], fitbit_nights: int) -> _Timel
     return tl
 
 
+def _plan_ankle(seed: int, plan: list[_Night], days: list[_Day]) -> dict[date, AnkleNight]:
+    """:data:`ANKLE_NIGHTS` worn Garmin nights with the ankle sensor, from bedtime to wake:
+    the one after the day with the least magnesium, the others from the last two weeks (on
+    the supplement). PLM runs follow the night's planted expected restless minutes
+    (:func:`_expected_restless_min`: fewer after more magnesium), one run per 6 minutes
+    (1-8 runs), plus 3-8 isolated movements."""
+    rng = random.Random(f"{seed}:ankle")
+    worn = [n for n in plan if n.device == "garmin" and n.worn]
+    if not worn:
+        return {}
+    lowest = min(worn, key=lambda n: days[n.index].true_magnesium_mg)
+    recent = [n for n in plan[-14:] if n in worn and n is not lowest]
+    picked = rng.sample(recent, min(ANKLE_NIGHTS - 1, len(recent)))
+    chosen = sorted([lowest, *picked], key=lambda n: n.index)
+    ankle = {}
+    for night in chosen:
+        runs = max(1, min(8, round(night.expected_restless_min / 6)))
+        sleep = night.sleep
+        ankle[night.night] = plan_ankle_night(
+            rng, sleep.start_utc, 60.0 * len(sleep.states), runs, rng.randint(3, 8)
+        )
+    return ankle
+
+
+def _write_ankle(folder: Path, ankle: dict[date, AnkleNight]) -> None:
+    """One Axivity AX3 ``.cwa`` file per ankle night (the sensor of most ankle studies;
+    the writer's fixed fake device id, one session per night). The file ends with its last
+    whole block, as a device's: up to 4.76 s before the planned wake, where nothing is
+    planted (:func:`restless.demo.ankle.plan_ankle_night` keeps a minute free)."""
+    for index, (night, recording) in enumerate(sorted(ankle.items()), start=1):
+        write_cwa_file(
+            folder / f"ankle-{night.isoformat()}.cwa",
+            start_utc=recording.start_utc,
+            samples_g=synthesise(recording),
+            sample_rate_hz=ANKLE_FS,
+            session_id=index,
+        )
+
+
 def generate_demo_inbox(dest: Path, *, seed: int = 20261125, nights: int = 75) -> DemoInfo:
-    """Write ``dest/demo01/{garmin,fitbit,cronometer,supplements}`` and describe the person.
+    """Write ``dest/demo01/{garmin,fitbit,cronometer,supplements,left}`` and describe the
+    person (``left``: the ankle accelerometer).
 
     Refuses to write into an existing non-empty ``dest/demo01`` (stale files from another
     seed or length would silently join the demo).
@@ -1033,7 +1084,8 @@ def generate_demo_inbox(dest: Path, *, seed: int = 20261125, nights: int = 75) -
     root = Path(dest) / PARTICIPANT_ID
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root} already exists and is not empty")
-    folders = {name: root / name for name in ("garmin", "fitbit", "cronometer", "supplements")}
+    names = ("garmin", "fitbit", "cronometer", "supplements", ANKLE_SIDE)
+    folders = {name: root / name for name in names}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -1047,6 +1099,8 @@ def generate_demo_inbox(dest: Path, *, seed: int = 20261125, nights: int = 75) -
     _write_garmin(folders["garmin"], plan, tl, calendar)
     _write_cronometer(folders["cronometer"], days)
     _write_supplements(folders["supplements"], days)
+    ankle = _plan_ankle(seed, plan, days)
+    _write_ankle(folders[ANKLE_SIDE], ankle)
     return DemoInfo(
         participant_id=PARTICIPANT_ID,
         timezone=TIMEZONE,
@@ -1055,4 +1109,5 @@ def generate_demo_inbox(dest: Path, *, seed: int = 20261125, nights: int = 75) -
         inbox=Path(dest),
         first_night=dates[0],
         last_night=dates[-1],
+        ankle_nights=ankle,
     )
