@@ -33,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from restless.demo.ankle import raised_cosine_window
+
 START_AT = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
 
 EVENT_SCHEMA = {
@@ -223,17 +225,6 @@ def _perpendicular(rng: np.random.Generator, u: np.ndarray) -> np.ndarray:
     return _unit(v)
 
 
-def _edges(n: int, ramp: int) -> np.ndarray:
-    """Plateau of ones with raised-cosine edges of ``ramp`` samples."""
-    w = np.ones(n)
-    ramp = min(ramp, n // 2)
-    if ramp > 0:
-        r = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)
-        w[:ramp] = r
-        w[n - ramp :] = r[::-1]
-    return w
-
-
 def _vibration(rng: np.random.Generator, n: int, fs: float, rms: float, band: tuple) -> np.ndarray:
     """(n, 3) sum of three sinusoids in random directions with the given total RMS."""
     t = np.arange(n) / fs
@@ -275,13 +266,13 @@ def _synthesise(
             gravity[i0:i1] = _unit((1 - s) * current + s * target)
             slow = 0.6 + 0.4 * np.sin(2 * np.pi * np.arange(m) / fs / rng.uniform(3, 8))
             vib = _vibration(rng, m, fs, e["amplitude_g"], (0.5, 4.0)) * slow[:, None]
-            dynamic[i0:i1] += vib * _edges(m, int(0.1 * fs))[:, None]
+            dynamic[i0:i1] += vib * raised_cosine_window(m, int(0.1 * fs))[:, None]
             current, cursor = target, i1
             continue
         vib = _vibration(rng, m, fs, e["amplitude_g"], (1.5, 6.0))
-        dynamic[i0:i1] += vib * _edges(m, max(1, int(0.1 * fs)))[:, None]
+        dynamic[i0:i1] += vib * raised_cosine_window(m, max(1, int(0.1 * fs)))[:, None]
         if e["kind"] != "twitch":
-            tilt = np.deg2rad(rng.uniform(*c.lm_tilt_deg)) * _edges(m, int(0.2 * fs))
+            tilt = np.deg2rad(rng.uniform(*c.lm_tilt_deg)) * raised_cosine_window(m, int(0.2 * fs))
             v = _perpendicular(rng, current)
             dynamic[i0:i1] += np.outer(np.cos(tilt) - 1, current) + np.outer(np.sin(tilt), v)
     gravity[cursor:] = current

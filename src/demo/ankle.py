@@ -145,8 +145,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _edges(n: int, ramp: int) -> np.ndarray:
-    """Window of ``n`` ones with raised-cosine edges of ``ramp`` samples."""
+def raised_cosine_window(n: int, ramp: int) -> np.ndarray:
+    """Window of ``n`` ones with raised-cosine edges of ``ramp`` samples (a movement's
+    envelope: no step that would ring like an artefact). Shared with tests/plm_simulator."""
     w = np.ones(n)
     ramp = min(ramp, n // 2)
     if ramp > 0:
@@ -191,12 +192,12 @@ def synthesise(night: AnkleNight) -> np.ndarray:
             s = s * s * (3 - 2 * s)
             gravity[i0:i1] = _unit((1 - s) * current + s * target)
             sway = _vibration(gen, m, gen.uniform(0.08, 0.15), (0.5, 4.0))
-            dynamic[i0:i1] += sway * _edges(m, FS // 10)[:, None]
+            dynamic[i0:i1] += sway * raised_cosine_window(m, FS // 10)[:, None]
             current, cursor = target, i1
             continue
         vib = _vibration(gen, m, gen.uniform(0.05, 0.12), (1.5, 6.0))
-        dynamic[i0:i1] += vib * _edges(m, FS // 10)[:, None]
-        tilt = math.radians(gen.uniform(5.0, 15.0)) * _edges(m, FS // 5)
+        dynamic[i0:i1] += vib * raised_cosine_window(m, FS // 10)[:, None]
+        tilt = math.radians(gen.uniform(5.0, 15.0)) * raised_cosine_window(m, FS // 5)
         side = _unit(np.cross(current, _unit(gen.normal(size=3))))
         dynamic[i0:i1] += np.outer(np.cos(tilt) - 1, current) + np.outer(np.sin(tilt), side)
     gravity[cursor:] = current
