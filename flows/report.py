@@ -81,26 +81,31 @@ def demo_summary(db_path: Path, last: int = 14) -> str:
             con,
             "SELECT night_date, round(tst_min) AS tst_min, round(sleep_efficiency, 1) AS eff,"
             " awakenings, round(restless_min, 1) AS restless_min, restlessness_method,"
-            " round(magnesium_total_mg) AS mg_total, round(magnesium_supplement_mg) AS mg_supp,"
+            " round(plms_index, 1) AS plms_index, round(magnesium_total_mg) AS mg_total,"
+            " round(magnesium_supplement_mg) AS mg_supp,"
             " round(magnesium_7d_mean_mg) AS mg_7d, is_log_complete"
             " FROM features.nightly ORDER BY night_date DESC LIMIT ?",
             [last],
         ).sort("night_date")
+        # one row per restlessness method: minutes of leg movement from an ankle sensor and
+        # minutes of wrist movement are different instruments, never averaged together
         overview = fetch_frame(
             con,
-            "SELECT count(*) AS nights,"
+            "SELECT restlessness_method, count(*) AS nights,"
             " round(avg(restless_min) FILTER (WHERE magnesium_pct_rda >= 100), 1)"
             "   AS restless_min_after_mg_at_or_above_rda,"
             " round(avg(restless_min) FILTER (WHERE magnesium_pct_rda < 100), 1)"
             "   AS restless_min_after_mg_below_rda"
-            " FROM features.nightly",
+            " FROM features.nightly WHERE restlessness_method IS NOT NULL"
+            " GROUP BY restlessness_method ORDER BY nights DESC, restlessness_method",
         )
     finally:
         con.close()
     return (
-        f"last {last} nights:\n{render(nights, 'table')}\n"
-        f"all nights (an association in one person's data, not proof of an effect):\n"
-        f"{render(overview, 'table')}"
+        f"last {last} nights (plms_index: an actigraphic screening estimate):\n"
+        f"{render(nights, 'table')}\n"
+        f"all nights by restlessness method (an association in one person's data, not proof"
+        f" of an effect):\n{render(overview, 'table')}"
     )
 
 

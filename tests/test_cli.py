@@ -170,5 +170,9 @@ def test_demo_command_prints_the_nights(prefect_harness, tmp_path: Path) -> None
     assert "files_rejected=0" in result.output
     assert "last 14 nights" in result.output and "restless_min" in result.output
     assert "association" in result.output
+    # the overview never averages restless minutes across methods: one line per method
+    overview = result.output.split("all nights by restlessness method")[1]
+    assert "| epoch_movement " in overview and "| raw_accel " in overview
+    assert "plms_index" in result.output
     again = runner.invoke(app, ["demo", "--warehouse", str(db)])  # idempotent re-run
     assert again.exit_code == 0 and "files_loaded=0" in again.output
