@@ -28,7 +28,7 @@ from restless.flows.pipeline import (
     recompute_features,
     validate_file,
 )
-from restless.flows.raw_options import RawOptions
+from restless.flows.raw_options import RawOptions, settle_kept_copy
 from restless.ingest.base import ReadContext
 from restless.ingest.inbox import InboxFile, UnsafeArchive, expand_archive, scan_inbox
 from restless.ingest.registry import detect_format
@@ -118,10 +118,18 @@ def validate(record: FileLoad, workdir: Path) -> FileLoad:
 def load(warehouse: Path, records: list[FileLoad], run_id: str) -> list[FileLoad]:
     """The single writer: one transaction per file, in a stable order."""
     con = connect_writer(warehouse)
+    ordered, loaded = sorted(records, key=lambda r: r.path), []
     try:
-        return [load_file(con, rec, run_id) for rec in sorted(records, key=lambda r: r.path)]
+        for rec in ordered:
+            done = load_file(con, rec, run_id)
+            # a kept raw-sample copy exists exactly when its file's rows do
+            settle_kept_copy(done.kept_parquet, done.status in ("loaded", "partial"))
+            loaded.append(done)
+        return loaded
     finally:
         con.close()
+        for rec in ordered[len(loaded) :]:  # not reached (the writer failed): keep nothing
+            settle_kept_copy(rec.kept_parquet, loaded=False)
 
 
 @task(cache_policy=NONE, name="features")
@@ -165,6 +173,15 @@ def resolve_participants(
             )
         )
     return rows, warnings
+
+
+def known_zones(settings: Settings, stored: dict[str, store.ParticipantRow]) -> dict[str, str]:
+    """Zones known before any file is read: configured, else taken from an export in an
+    earlier run. Formats read first (their own instants in UTC) still need it when they
+    carry raw acceleration (a FIT file's accelerometer_data), whose nights are local."""
+    zones = {pid: row.timezone for pid, row in stored.items() if row.timezone_source == "export"}
+    zones.update({pid: c.timezone for pid, c in settings.participants.items() if c.timezone})
+    return zones
 
 
 def _parse_all(
@@ -237,7 +254,9 @@ def nightly(
             ]
             local = [(i, f) for i, f in found.to_parse if FORMATS_BY_NAME[f].uses_local_time]
             raw_options = RawOptions.from_settings(settings)  # ankle sides, raw Parquet
-            records = _parse_all(utc_first, {}, settings.fit_backend, workdir, raw_options)
+            records = _parse_all(
+                utc_first, known_zones(settings, stored), settings.fit_backend, workdir, raw_options
+            )
             hints = {}
             for rec in records:
                 if rec.timezone_hint:

@@ -160,10 +160,10 @@ def parse_file(
         record.warnings += notes
         if kept is not None:
             try:
-                path = kept.commit()
+                record.kept_parquet = (kept.close(), kept.path)  # renamed once loaded
                 record.warnings.append(
                     f"raw samples kept as decoded (not auto-calibrated): {kept.rows} rows in"
-                    f" raw/{file.participant_id}/{path.name}"
+                    f" raw/{file.participant_id}/{kept.path.name}"
                 )
             except Exception as exc:  # the scores still load; the missing copy is an error
                 kept.discard()

@@ -186,14 +186,19 @@ class RawParquet:
         self.rows += len(xyz)
         self._buffer, self._buffered = [], 0
 
-    def commit(self) -> Path:
-        """Write what is buffered, close, and rename into place (replacing an older copy)."""
+    def close(self) -> Path:
+        """Write what is buffered and close the temporary file (0600); whether it is kept is
+        decided once the file's load has committed (:func:`settle_kept_copy`)."""
         if self.error is not None:
             raise self.error
         self._flush()
         self._writer.close()
         os.chmod(self.tmp, 0o600)
-        os.replace(self.tmp, self.path)
+        return self.tmp
+
+    def commit(self) -> Path:
+        """:meth:`close`, then rename into place (replacing an older copy)."""
+        os.replace(self.close(), self.path)
         return self.path
 
     def discard(self) -> None:
@@ -204,4 +209,24 @@ class RawParquet:
         self.tmp.unlink(missing_ok=True)
 
 
-__all__ = ["ROW_GROUP_ROWS", "SIDES", "RawOptions", "RawParquet", "resolve_side", "sensor_side"]
+def settle_kept_copy(kept: tuple[Path, Path] | None, loaded: bool) -> None:
+    """Rename a closed raw-sample copy (temporary, final) into place when its file loaded;
+    remove it when the file was rejected, skipped or rolled back, so no copy outlives rows."""
+    if kept is None:
+        return
+    temporary, final = kept
+    if loaded:
+        os.replace(temporary, final)
+    else:
+        temporary.unlink(missing_ok=True)
+
+
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "SIDES",
+    "RawOptions",
+    "RawParquet",
+    "resolve_side",
+    "sensor_side",
+    "settle_kept_copy",
+]

@@ -278,6 +278,39 @@ def test_a_failed_parse_leaves_no_raw_parquet_behind(tmp_path: Path) -> None:
     assert list((store / "p1").iterdir()) == []  # neither the file nor its temporary copy
 
 
+def test_a_kept_copy_exists_only_once_its_file_loaded(tmp_path: Path) -> None:
+    """The copy is closed at parse time and renamed in by the writer after the file's
+    transaction: a file that is rejected, skipped or never loaded leaves nothing behind."""
+    from restless.flows.nightly import load
+    from restless.warehouse.connection import connect_writer
+
+    fs = 25.0
+    store = tmp_path / "wh" / "raw"
+    db = tmp_path / "wh" / "restless.duckdb"
+    connect_writer(db).close()
+    records = []
+    for name in ("good", "bad"):
+        csv = tmp_path / "p1" / f"{name}.csv"
+        csv.parent.mkdir(exist_ok=True)
+        _write_csv(csv, _short_recording(2.0, fs), fs)
+        fmt = detect_format(csv)
+        assert fmt is not None
+        record = parse_file(
+            inbox_file(csv, f"p1/{name}.csv", file_id=f"f-{name}"),
+            fmt,
+            ReadContext("p1", "UTC", f"f-{name}"),
+            tmp_path / "work",
+            RawOptions(parquet_dir=store),
+        )
+        assert record.kept_parquet is not None and record.kept_parquet[0].exists()
+        assert not record.kept_parquet[1].exists()  # not before the load
+        records.append(record)
+    records[1].status, records[1].error = "rejected", "rejected by validation (test)"
+    load.fn(db, records, "run-1")
+    assert sorted(p.name for p in (store / "p1").iterdir()) == ["f-good.parquet"]
+    assert pl.read_parquet(store / "p1" / "f-good.parquet").height == round(2.0 * 60 * fs)
+
+
 def _run(inbox: Path, db: Path, config: Path) -> None:
     from restless.flows.nightly import nightly
 

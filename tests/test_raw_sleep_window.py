@@ -8,6 +8,7 @@ night times are the truth the HDCZA windows are compared with.
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -369,3 +370,36 @@ def test_derived_tables_cover_the_whole_recording_span(tmp_path: Path) -> None:
     # only an instant
     period = pl.read_parquet(parts["sleep_periods"].parquet)
     assert period.height == 1 and period["start_at"][0] > first + timedelta(hours=6)
+
+
+def test_a_cwa_recording_is_scored_in_the_participants_local_nights(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw formats whose samples carry UTC (.cwa here) are read after the zones are resolved,
+    so the HDCZA window is searched per LOCAL noon-to-noon night. In Los Angeles the planted
+    23:00-07:00 nights are 07:00-15:00 UTC: a UTC noon boundary would cut them at 12:00 UTC
+    and lose a night for coverage."""
+    from restless.demo.cwa_writer import write_cwa_file
+    from tests.builders import run_nightly
+
+    zone = "America/Los_Angeles"
+    monkeypatch.setattr(sys.modules[__name__], "TZ", ZoneInfo(zone))  # the planted nights
+    start = _local(NIGHT, 16)  # 16:00 local Jan 12 to 08:00 local Jan 14: two 20-h nights
+    inbox = tmp_path / "inbox"
+    (inbox / "p1" / "left").mkdir(parents=True)
+    write_cwa_file(
+        inbox / "p1" / "left" / "ankle.cwa",
+        start_utc=start.astimezone(UTC),
+        samples_g=_recording(start, 40.0),
+        sample_rate_hz=FS,
+    )
+    db = run_nightly(tmp_path, inbox, timezone=zone)
+    periods = _query(db, "SELECT source, start_at, end_at FROM core.sleep_periods ORDER BY 2")
+    assert [p[0] for p in periods] == ["axivity_left", "axivity_left"], periods
+    nights = [NIGHT, NIGHT + timedelta(days=1)]
+    for (_, spt_start, spt_end), night in zip(periods, nights, strict=True):
+        bed, wake = _night_bounds(night)
+        assert abs(spt_start - bed) <= timedelta(minutes=3), (spt_start, bed)
+        assert abs(spt_end - wake) <= timedelta(minutes=3), (spt_end, wake)
+    rows = _query(db, "SELECT night_date, sleep_source FROM features.nightly ORDER BY 1")
+    assert rows == [(night, "axivity_left") for night in nights]

@@ -54,6 +54,7 @@ class FileLoad:
     tables: list[TableLoad] = field(default_factory=list)
     quarantine_parquet: Path | None = None
     rows_quarantined: int = 0
+    kept_parquet: tuple[Path, Path] | None = None  # raw samples: (temporary, final) copy
 
     @property
     def rows_loaded(self) -> int:

@@ -127,6 +127,9 @@ class Format:
     read: Callable[[Path, ReadContext], ReadResult]
     coverage: Mapping[str, Coverage]
     uses_local_time: bool = False
+    """Read after the participants' time zones are resolved: the export writes local wall
+    times, or (raw acceleration) the flow scores local nights from it. Other formats are read
+    first, and their time-zone hints resolve the zones."""
     family: str | None = None
     """Formats of one family are two exports of the same records (MyFitnessPal's CSV and
     its scraped diary JSON): a file replaces covered rows from any format of its family.

@@ -17,3 +17,8 @@ COVERAGE = {
     # lies between the first and last window start it finds
     "sleep_periods": Coverage("span", "start_at"),
 }
+
+NIGHTS_IN_LOCAL_TIME = True
+"""``Format.uses_local_time`` of raw recordings: their samples carry UTC instants, but the
+flow searches the HDCZA sleep window per noon-to-noon night of the participant's own zone,
+so they are read after the zones are resolved (with the configured or known zone)."""

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from restless.ingest.base import Format, RawAcceleration, ReadContext, ReadResult, RejectedFile
-from restless.ingest.raw._common import CHUNK_SAMPLES, COVERAGE
+from restless.ingest.raw._common import CHUNK_SAMPLES, COVERAGE, NIGHTS_IN_LOCAL_TIME
 
 FORMAT_NAME = "axivity_cwa"
 SOURCE = "axivity"
@@ -292,5 +292,6 @@ FORMATS = (
         sniff=sniff,
         read=read,
         coverage=COVERAGE,
+        uses_local_time=NIGHTS_IN_LOCAL_TIME,
     ),
 )

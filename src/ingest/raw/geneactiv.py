@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from restless.ingest.base import Format, RawAcceleration, ReadContext, ReadResult, RejectedFile
-from restless.ingest.raw._common import CHUNK_SAMPLES, COVERAGE
+from restless.ingest.raw._common import CHUNK_SAMPLES, COVERAGE, NIGHTS_IN_LOCAL_TIME
 
 FORMAT_NAME = "geneactiv_bin"
 SOURCE = "geneactiv"
@@ -253,5 +253,6 @@ FORMATS = (
         sniff=sniff,
         read=read,
         coverage=COVERAGE,
+        uses_local_time=NIGHTS_IN_LOCAL_TIME,
     ),
 )

@@ -31,7 +31,7 @@ from typing import Any
 
 from restless.ingest.base import Format, RawAcceleration, ReadContext, ReadResult, RejectedFile
 from restless.ingest.raw import gt3x_log
-from restless.ingest.raw._common import COVERAGE
+from restless.ingest.raw._common import COVERAGE, NIGHTS_IN_LOCAL_TIME
 from restless.ingest.raw.isolate import run_isolated
 
 FORMAT_NAME = "actigraph_gt3x"
@@ -185,5 +185,6 @@ FORMATS = (
         sniff=sniff,
         read=read,
         coverage=COVERAGE,
+        uses_local_time=NIGHTS_IN_LOCAL_TIME,
     ),
 )

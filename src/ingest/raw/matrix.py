@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from restless.ingest.base import Format, RawAcceleration, ReadContext, ReadResult, RejectedFile
-from restless.ingest.raw._common import COVERAGE
+from restless.ingest.raw._common import COVERAGE, NIGHTS_IN_LOCAL_TIME
 
 FORMAT_NAME = "matrix_bin"
 SOURCE = "matrix"
@@ -195,5 +195,6 @@ FORMATS = (
         sniff=sniff,
         read=read,
         coverage=COVERAGE,
+        uses_local_time=NIGHTS_IN_LOCAL_TIME,
     ),
 )
