@@ -181,9 +181,10 @@ def parse_file(
                 coverage_of.setdefault(table, Coverage("file"))
             tables[table] = frame
             coverage_of.setdefault(table, Coverage("span", column))
-            span = span_frame(derived, coverage_of[table].column or column)
-            if coverage_of[table].kind == "span" and span.height:
-                span_of[table] = span
+            if coverage_of[table].kind == "span":
+                span = span_frame(derived, coverage_of[table].column or column)
+                if span.height:
+                    span_of[table] = span
     scored, notes = scored_sleep_epochs(fmt, file.path, tables)
     record.warnings += notes
     if scored is not None and scored.height:

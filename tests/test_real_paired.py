@@ -27,20 +27,26 @@ def paired(prefect_harness, tmp_path_factory):
     summary = real_file("foodlogs", "cronometer", "maximumpeaches__tracking", "dailysummary.csv")
     sleeps = real_file("foodlogs", "whoop", "maximumpeaches__tracking", "sleeps.csv")
     root = tmp_path_factory.mktemp("paired")
-    inbox = root / "inbox" / "mp01"
+    counts, con = _run_pair(root, "mp01", "America/New_York", 1990, summary, sleeps)
+    yield counts, con, summary, sleeps
+    con.close()
+
+
+def _run_pair(root, participant: str, timezone: str, birth_year: int, *files):
+    """One real flow run over ``files`` of one (male) participant: (counts, read-only con)."""
+    inbox = root / "inbox" / participant
     inbox.mkdir(parents=True)
-    shutil.copy(summary, inbox / "dailysummary.csv")
-    shutil.copy(sleeps, inbox / "sleeps.csv")
+    for path in files:
+        shutil.copy(path, inbox / path.name)
     config = root / "restless.toml"
     config.write_text(
-        '[participants.mp01]\ntimezone = "America/New_York"\nsex = "male"\nbirth_year = 1990\n',
+        f'[participants.{participant}]\ntimezone = "{timezone}"\nsex = "male"\n'
+        f"birth_year = {birth_year}\n",
         encoding="utf-8",
     )
     db = root / "w.duckdb"
     counts = nightly(inbox=str(root / "inbox"), warehouse=str(db), config_path=str(config))
-    con = duckdb.connect(str(db), read_only=True)
-    yield counts, con, summary, sleeps
-    con.close()
+    return counts, duckdb.connect(str(db), read_only=True)
 
 
 def test_nights_carry_that_days_magnesium(paired) -> None:
@@ -161,18 +167,7 @@ def mfp_oura(prefect_harness, tmp_path_factory):
     nutrition = real_file(*MFP, "Nutrition-Summary-2024-07-02-to-2026-03-02.csv")
     daily_sleep = real_file(*OURA)
     root = tmp_path_factory.mktemp("mfp_oura")
-    inbox = root / "inbox" / "mf01"
-    inbox.mkdir(parents=True)
-    shutil.copy(nutrition, inbox / nutrition.name)
-    shutil.copy(daily_sleep, inbox / daily_sleep.name)
-    config = root / "restless.toml"
-    config.write_text(
-        '[participants.mf01]\ntimezone = "Europe/London"\nsex = "male"\nbirth_year = 1985\n',
-        encoding="utf-8",
-    )
-    db = root / "w.duckdb"
-    counts = nightly(inbox=str(root / "inbox"), warehouse=str(db), config_path=str(config))
-    con = duckdb.connect(str(db), read_only=True)
+    counts, con = _run_pair(root, "mf01", "Europe/London", 1985, nutrition, daily_sleep)
     yield counts, con, nutrition, daily_sleep
     con.close()
 
